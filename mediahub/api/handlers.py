@@ -1,0 +1,21 @@
+"""JSON replacements for Django's HTML error pages (requests that never reach a DRF view)."""
+
+from django.http import HttpRequest, JsonResponse
+
+from mediahub.api.errors import error_response
+
+
+def bad_request(request: HttpRequest, exception=None) -> JsonResponse:
+    return error_response("bad_request", "The request could not be understood.", 400)
+
+
+def permission_denied(request: HttpRequest, exception=None) -> JsonResponse:
+    return error_response("forbidden", "You do not have permission to do this.", 403)
+
+
+def page_not_found(request: HttpRequest, exception=None) -> JsonResponse:
+    return error_response("not_found", "Not found.", 404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return error_response("internal_error", "An unexpected error occurred; it has been logged.", 500)

@@ -1,0 +1,10 @@
+"""``/api/v1``: each app contributes its routes; schema and Swagger UI live here."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("tenants.urls")),
+]

@@ -1,0 +1,15 @@
+"""The shared Redis client (rate limits, cancel signals); keys always carry REDIS_KEY_PREFIX."""
+
+from functools import cache
+
+import redis
+from django.conf import settings
+
+
+@cache
+def get_redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+
+def key(*parts: object) -> str:
+    return ":".join([settings.REDIS_KEY_PREFIX, *map(str, parts)])

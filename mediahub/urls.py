@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("mediahub.api.urls")),
+    path("", include("mediahub.api.health_urls")),
+]
+
+handler400 = "mediahub.api.handlers.bad_request"
+handler403 = "mediahub.api.handlers.permission_denied"
+handler404 = "mediahub.api.handlers.page_not_found"
+handler500 = "mediahub.api.handlers.server_error"

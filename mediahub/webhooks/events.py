@@ -1,0 +1,39 @@
+"""Emitting events into the outbox. Every producer calls ``emit`` inside its own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from mediahub.webhooks.models import Event
+from tenants.models import Tenant
+
+EVENT_TYPES = (
+    "media.created",
+    "media.ready",
+    "media.failed",
+    "media.deleted",
+    "task.created",
+    "task.started",
+    "task.completed",
+    "task.failed",
+    "task.cancelled",
+    "task.retrying",
+    "task.deleted",
+    "batch.created",
+    "batch.finished",
+    "webhook.test",
+)
+
+
+def emit(tenant: Tenant, event_type: str, data: dict[str, Any]) -> Event:
+    """Record ``event_type`` with ``data`` (the full API representation of the object).
+
+    Must run inside the caller's transaction so the event exists if and only if the change does.
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("emit() must be called inside the transaction that makes the change")
+    return Event.objects.create(tenant=tenant, type=event_type, data=data)

@@ -1,0 +1,36 @@
+"""Defaults for a tenant's settings; a tenant's stored settings override them key by key."""
+
+from typing import Any
+
+GB = 1024**3
+MB = 1024**2
+
+DEFAULT_HLS_LADDER: list[dict[str, Any]] = [
+    {"name": "1080p", "height": 1080, "video_bitrate": 5000, "audio_bitrate": 128},
+    {"name": "720p", "height": 720, "video_bitrate": 2800, "audio_bitrate": 128},
+    {"name": "480p", "height": 480, "video_bitrate": 1400, "audio_bitrate": 128},
+    {"name": "360p", "height": 360, "video_bitrate": 800, "audio_bitrate": 128},
+]
+
+DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
+    "auto_transcode": True,
+    "embeddings_enabled": False,
+    "hls_ladder": DEFAULT_HLS_LADDER,
+    "limits": {
+        "max_upload_bytes": {"video": 10 * GB, "audio": 1 * GB, "image": 50 * MB, "document": 200 * MB},
+        # Longest side of a video or image the tenant may upload, in pixels (4K UHD).
+        "max_video_dimension": 3840,
+        "max_image_pixels": 100_000_000,
+    },
+}
+
+
+def merge_settings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``overrides`` into a copy of ``base`` (dicts merge, everything else replaces)."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_settings(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,87 @@
+from rest_framework import serializers
+
+from tenants.models import SCOPES, ApiKey, Tenant
+
+
+class TenantSerializer(serializers.ModelSerializer):
+    settings = serializers.SerializerMethodField()
+    usage = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tenant
+        fields = ["id", "name", "slug", "settings", "usage", "created_at"]
+
+    def get_settings(self, tenant: Tenant) -> dict:
+        return tenant.effective_settings
+
+    def get_usage(self, tenant: Tenant) -> dict:
+        from tenants.selectors import tenant_usage
+
+        return tenant_usage(tenant)
+
+
+class LadderRungSerializer(serializers.Serializer):
+    name = serializers.RegexField(r"^[A-Za-z0-9_-]{1,32}$")
+    height = serializers.IntegerField(min_value=144, max_value=4320)
+    video_bitrate = serializers.IntegerField(min_value=100, max_value=100_000, help_text="kbit/s")
+    audio_bitrate = serializers.IntegerField(min_value=32, max_value=512, required=False, default=128)
+
+
+class UploadLimitsSerializer(serializers.Serializer):
+    video = serializers.IntegerField(min_value=1, required=False)
+    audio = serializers.IntegerField(min_value=1, required=False)
+    image = serializers.IntegerField(min_value=1, required=False)
+    document = serializers.IntegerField(min_value=1, required=False)
+
+
+class LimitsSerializer(serializers.Serializer):
+    max_upload_bytes = UploadLimitsSerializer(required=False)
+    max_video_dimension = serializers.IntegerField(min_value=144, max_value=16384, required=False)
+    max_image_pixels = serializers.IntegerField(min_value=1, required=False)
+
+
+class TenantSettingsSerializer(serializers.Serializer):
+    """What PATCH /tenant may change; unknown keys are rejected so typos do not pass silently."""
+
+    auto_transcode = serializers.BooleanField(required=False)
+    embeddings_enabled = serializers.BooleanField(required=False)
+    hls_ladder = LadderRungSerializer(many=True, required=False, allow_empty=False)
+    limits = LimitsSerializer(required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown setting."] for key in sorted(unknown)})
+        return super().to_internal_value(data)
+
+    def validate_hls_ladder(self, ladder: list[dict]) -> list[dict]:
+        names = [rung["name"] for rung in ladder]
+        if len(set(names)) != len(names):
+            raise serializers.ValidationError("Rung names must be unique.")
+        return ladder
+
+
+class TenantUpdateSerializer(serializers.Serializer):
+    settings = TenantSettingsSerializer()
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"]
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=SCOPES), allow_empty=False, max_length=len(SCOPES)
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class IssuedApiKeySerializer(ApiKeySerializer):
+    key = serializers.CharField(help_text="The secret; shown only in this response.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]

@@ -1,0 +1,107 @@
+"""Business rules for tenants and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from tenants.defaults import merge_settings
+from tenants.models import SCOPES, ApiKey, Tenant
+
+KEY_PREFIX = "mh_live_"
+# Characters of the random part kept in the clear as the lookup prefix (48 bits).
+LOOKUP_CHARS = 8
+# last_used_at is refreshed at most this often, so authentication is not a write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    key: str  # the full secret, shown once
+
+
+def hash_secret(key: str) -> str:
+    # The key carries 256 random bits, so a fast hash is safe here (no dictionary to attack).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_tenant(name: str, slug: str | None = None) -> tuple[Tenant, IssuedKey]:
+    """Create a tenant and its first admin key."""
+    with transaction.atomic():
+        tenant = Tenant.objects.create(name=name, slug=slug or _unique_slug(name))
+        issued = issue_api_key(tenant, name="initial admin key", scopes=["admin"])
+    return tenant, issued
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:90] or "tenant"
+    slug, n = base, 1
+    while Tenant.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def issue_api_key(
+    tenant: Tenant, name: str, scopes: list[str], expires_at: datetime | None = None
+) -> IssuedKey:
+    unknown = set(scopes) - set(SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scopes: {sorted(unknown)}")
+    for _ in range(5):
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    tenant=tenant,
+                    name=name,
+                    prefix=key[: len(KEY_PREFIX) + LOOKUP_CHARS],
+                    secret_hash=hash_secret(key),
+                    scopes=sorted(set(scopes), key=SCOPES.index),
+                    expires_at=expires_at,
+                )
+        except IntegrityError:  # prefix collision: draw again
+            continue
+        return IssuedKey(api_key=api_key, key=key)
+    raise RuntimeError("could not draw a unique API key prefix")
+
+
+def revoke_api_key(api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def authenticate_key(key: str) -> ApiKey | None:
+    """The usable ApiKey for ``key`` (tenant loaded), or None."""
+    if not key.startswith(KEY_PREFIX) or len(key) < len(KEY_PREFIX) + LOOKUP_CHARS:
+        return None
+    prefix = key[: len(KEY_PREFIX) + LOOKUP_CHARS]
+    api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+    if api_key is None or not hmac.compare_digest(api_key.secret_hash, hash_secret(key)):
+        return None
+    now = timezone.now()
+    if not api_key.is_usable(now):
+        return None
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+def update_tenant_settings(tenant: Tenant, changes: dict) -> Tenant:
+    """Merge validated ``changes`` into the tenant's stored overrides."""
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        tenant.settings = merge_settings(tenant.settings or {}, changes)
+        tenant.save(update_fields=["settings"])
+    return tenant

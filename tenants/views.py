@@ -1,0 +1,54 @@
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mediahub.api.views import TenantScopedViewSet
+from tenants import services
+from tenants.models import ApiKey
+from tenants.serializers import (
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    IssuedApiKeySerializer,
+    TenantSerializer,
+    TenantUpdateSerializer,
+)
+
+
+class TenantView(APIView):
+    required_scopes = {"PATCH": "admin"}
+
+    @extend_schema(responses=TenantSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(TenantSerializer(request.user).data)
+
+    @extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer)
+    def patch(self, request: Request) -> Response:
+        serializer = TenantUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = services.update_tenant_settings(request.user, serializer.validated_data["settings"])
+        return Response(TenantSerializer(tenant).data)
+
+
+class ApiKeyViewSet(mixins.ListModelMixin, TenantScopedViewSet):
+    queryset = ApiKey.objects.all()
+    serializer_class = ApiKeySerializer
+    list_key = "api_keys"
+    required_scopes = {"POST": "admin", "DELETE": "admin"}
+
+    @extend_schema(request=ApiKeyCreateSerializer, responses={201: IssuedApiKeySerializer})
+    def create(self, request: Request) -> Response:
+        serializer = ApiKeyCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("expires_at") and data["expires_at"] <= timezone.now():
+            raise serializers.ValidationError({"expires_at": ["Must be in the future."]})
+        issued = services.issue_api_key(request.user, data["name"], data["scopes"], data.get("expires_at"))
+        body = {**ApiKeySerializer(issued.api_key).data, "key": issued.key}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, pk=None) -> Response:
+        services.revoke_api_key(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,33 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tenants.services import create_tenant, issue_api_key
+
+
+@pytest.fixture
+def tenant(db):
+    tenant, _ = create_tenant("Acme")
+    return tenant
+
+
+@pytest.fixture
+def other_tenant(db):
+    tenant, _ = create_tenant("Globex")
+    return tenant
+
+
+def client_for(tenant, scopes=("admin",)) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_api_key(tenant, 'test', list(scopes)).key}")
+    return client
+
+
+@pytest.fixture
+def api(tenant) -> APIClient:
+    """An admin-scoped client of ``tenant``."""
+    return client_for(tenant)
+
+
+@pytest.fixture
+def other_api(other_tenant) -> APIClient:
+    return client_for(other_tenant)
