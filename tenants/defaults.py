@@ -14,7 +14,6 @@ DEFAULT_HLS_LADDER: list[dict[str, Any]] = [
 
 DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
     "auto_transcode": True,
-    "embeddings_enabled": False,
     "hls_ladder": DEFAULT_HLS_LADDER,
     "limits": {
         "max_upload_bytes": {"video": 10 * GB, "audio": 1 * GB, "image": 50 * MB, "document": 200 * MB},

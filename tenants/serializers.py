@@ -44,7 +44,6 @@ class TenantSettingsSerializer(serializers.Serializer):
     """What PATCH /tenant may change; unknown keys are rejected so typos do not pass silently."""
 
     auto_transcode = serializers.BooleanField(required=False)
-    embeddings_enabled = serializers.BooleanField(required=False)
     hls_ladder = LadderRungSerializer(many=True, required=False, allow_empty=False)
     limits = LimitsSerializer(required=False)
 
