@@ -1,0 +1,261 @@
+"""Delivering events: fan-out, one attempt (claim, sign, send, record), retries and the sweep.
+
+The ``Delivery`` row is the truth and a broker message only rings its doorbell: a lost or duplicate
+message costs nothing, because an attempt first claims the row (pending and due) and the periodic
+sweep rings again for due deliveries whose doorbell went silent. Waits longer than a minute live only
+in ``next_attempt_at``; RabbitMQ would otherwise hold the delayed message unacknowledged for hours.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from dramatiq.rate_limits import ConcurrentRateLimiter
+from dramatiq.rate_limits.backends import RedisBackend
+
+from mediahub import redis
+from mediahub.webhooks import signing, transport
+from mediahub.webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "mediahub-webhooks/1.0"
+# A claimed attempt owns its delivery this long; a worker that died is retried after it.
+LEASE_MARGIN = timedelta(seconds=60)
+# Retry waits up to this long ride on a delayed broker message; longer ones wait for the sweep.
+BROKER_DELAY_LIMIT = timedelta(seconds=60)
+# The sweep rings again for a due delivery whose last doorbell was due longer ago than this.
+SWEEP_GRACE = timedelta(seconds=60)
+SWEEP_BATCH = 1000
+# When an endpoint already has its share of requests in flight, look again after about this long.
+BUSY_ENDPOINT_DELAY_MS = 500
+# Retry waits vary by this fraction either way, so failures of a burst do not retry in lockstep.
+RETRY_JITTER = 0.2
+
+
+def subscribed_endpoints(tenant: Tenant, event_type: str) -> QuerySet[Endpoint]:
+    return (
+        Endpoint.objects.for_tenant(tenant)
+        .filter(active=True)
+        .filter(Q(events__contains=[event_type]) | Q(events__contains=["*"]))
+    )
+
+
+def fan_out(event: Event, endpoints: Iterable[Endpoint]) -> list[Delivery]:
+    """A pending delivery of ``event`` per endpoint, rung once the caller's transaction commits."""
+    now = timezone.now()
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            tenant_id=event.tenant_id, endpoint=endpoint, event=event, next_attempt_at=now, queued_for=now
+        )
+        for endpoint in endpoints
+    )
+    if deliveries:
+        ids = [delivery.id for delivery in deliveries]
+        transaction.on_commit(lambda: ring(ids))
+    return deliveries
+
+
+def ring(delivery_ids: list[UUID], delay_ms: int = 0) -> None:
+    """Send the doorbell message of each delivery.
+
+    Runs after commit, inside whatever request or task made the change, so a broker outage must not
+    raise: the deliveries are marked as having no doorbell and the sweep rings them later.
+    """
+    from mediahub.webhooks.actors import deliver_webhook  # the actor module imports this one
+
+    for index, delivery_id in enumerate(delivery_ids):
+        try:
+            deliver_webhook.send_with_options(args=(str(delivery_id),), delay=delay_ms or None)
+        except Exception:  # any broker error; the row is the truth and the sweep recovers
+            logger.warning(
+                "broker unavailable: %d webhook deliveries left to the sweep", len(delivery_ids) - index
+            )
+            Delivery.objects.filter(pk__in=delivery_ids[index:], status=Delivery.Status.PENDING).update(
+                queued_for=None
+            )
+            return
+
+
+def run_delivery(delivery_id: str) -> None:
+    """The actor's work: one attempt of ``delivery_id`` if it is still pending and due."""
+    endpoint_id = (
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING)
+        .values_list("endpoint_id", flat=True)
+        .first()
+    )
+    if endpoint_id is None:
+        return  # finished already: a duplicate or stale doorbell
+    with _endpoint_slots(endpoint_id).acquire(raise_on_failure=False) as acquired:
+        if not acquired:
+            # The endpoint is busy with other deliveries; give this worker to other endpoints.
+            ring([delivery_id], delay_ms=BUSY_ENDPOINT_DELAY_MS)
+            return
+        delivery = claim(delivery_id)
+        if delivery is None:
+            return
+        started_at = timezone.now()
+        outcome = send(delivery)
+    record(delivery, started_at, outcome)
+
+
+def _endpoint_slots(endpoint_id: UUID) -> ConcurrentRateLimiter:
+    """A Redis semaphore bounding the requests in flight to one endpoint across all workers."""
+    lease_ms = int((settings.WEBHOOKS_TIMEOUT_SECONDS + LEASE_MARGIN.total_seconds()) * 1000)
+    return ConcurrentRateLimiter(
+        RedisBackend(client=redis.get_redis()),
+        redis.key("webhooks", "endpoint-slots", endpoint_id),
+        limit=settings.WEBHOOKS_ENDPOINT_CONCURRENCY,
+        ttl=lease_ms,
+    )
+
+
+def claim(delivery_id: str) -> Delivery | None:
+    """Take the next attempt of a pending, due delivery (with event and endpoint), or None."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event", "endpoint")
+            .filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if delivery is None:
+            return None
+        if not delivery.endpoint.active:
+            delivery.status = Delivery.Status.FAILED
+            delivery.error = "Not sent: the endpoint is disabled."
+            delivery.next_attempt_at = None
+            delivery.save(update_fields=["status", "error", "next_attempt_at", "updated_at"])
+            return None
+        delivery.attempt += 1
+        delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS) + LEASE_MARGIN
+        delivery.save(update_fields=["attempt", "next_attempt_at", "updated_at"])
+    return delivery
+
+
+def event_body(event: Event) -> bytes:
+    """The payload of API.md: ``{"type", "timestamp", "data"}``, identical on every attempt."""
+    timestamp = event.created_at.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z")
+    payload = {"type": event.type, "timestamp": timestamp, "data": event.data}
+    return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+
+def signing_secrets(endpoint: Endpoint, now: datetime) -> list[str]:
+    """The current secret, plus the previous one while a rotation's overlap lasts."""
+    secrets = [signing.decrypt_secret(endpoint.secret_encrypted)]
+    if endpoint.previous_secret_encrypted and endpoint.previous_secret_expires_at > now:
+        secrets.append(signing.decrypt_secret(endpoint.previous_secret_encrypted))
+    return secrets
+
+
+def send(delivery: Delivery) -> transport.Outcome:
+    """Sign and POST the delivery's event, Standard Webhooks style."""
+    body = event_body(delivery.event)
+    msg_id = str(delivery.event_id)  # the same on every attempt and redelivery: receivers dedupe on it
+    timestamp = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signing.signature_header(
+            signing_secrets(delivery.endpoint, timezone.now()), msg_id, timestamp, body
+        ),
+    }
+    return transport.post(delivery.endpoint.url, body, headers, settings.WEBHOOKS_TIMEOUT_SECONDS)
+
+
+def retry_delay(attempts_made: int) -> timedelta | None:
+    """The jittered wait before the next attempt, or None when the schedule is used up."""
+    schedule = settings.WEBHOOKS_RETRY_SCHEDULE
+    if attempts_made > len(schedule):
+        return None
+    seconds = schedule[attempts_made - 1]
+    return timedelta(seconds=seconds * random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER))
+
+
+def record(delivery: Delivery, started_at: datetime, outcome: transport.Outcome) -> None:
+    """Log the attempt, then settle the delivery: succeeded, retry later, or failed for good."""
+    now = timezone.now()
+    delay = None if outcome.succeeded else retry_delay(delivery.attempt)
+    if outcome.succeeded:
+        status, next_attempt_at = Delivery.Status.SUCCEEDED, None
+    elif delay is None:
+        status, next_attempt_at = Delivery.Status.FAILED, None
+    else:
+        status, next_attempt_at = Delivery.Status.PENDING, now + delay
+    rides_broker = delay is not None and delay <= BROKER_DELAY_LIMIT
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            tenant_id=delivery.tenant_id,
+            delivery=delivery,
+            number=delivery.attempt,
+            started_at=started_at,
+            response_status=outcome.response_status,
+            response_body=outcome.response_body,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error,
+        )
+        # Fenced by the attempt number: a worker that outlived its lease does not overwrite a newer one.
+        settled = Delivery.objects.filter(
+            pk=delivery.pk, attempt=delivery.attempt, status=Delivery.Status.PENDING
+        ).update(
+            status=status,
+            next_attempt_at=next_attempt_at,
+            queued_for=next_attempt_at if rides_broker else F("queued_for"),
+            response_status=outcome.response_status,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error,
+            updated_at=now,
+        )
+        _record_endpoint_health(delivery.endpoint_id, outcome.succeeded, now)
+        if settled and rides_broker:
+            delay_ms = int(delay.total_seconds() * 1000)
+            transaction.on_commit(lambda: ring([delivery.pk], delay_ms=delay_ms))
+
+
+def _record_endpoint_health(endpoint_id: UUID, succeeded: bool, now: datetime) -> None:
+    endpoints = Endpoint.objects.filter(pk=endpoint_id)
+    if succeeded:
+        endpoints.update(last_success_at=now, consecutive_failures=0, failing_since=None)
+        return
+    endpoints.update(
+        consecutive_failures=F("consecutive_failures") + 1, failing_since=Coalesce("failing_since", now)
+    )
+    disable_after = timedelta(days=settings.WEBHOOKS_DISABLE_AFTER_DAYS)
+    endpoints.filter(active=True, failing_since__lte=now - disable_after).update(
+        active=False,
+        disabled_reason=f"Disabled on {now:%Y-%m-%d %H:%M} UTC: every delivery failed for "
+        f"{settings.WEBHOOKS_DISABLE_AFTER_DAYS:g} days.",
+    )
+
+
+def sweep_deliveries() -> int:
+    """Ring for due deliveries whose doorbell is missing or long overdue; returns how many."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .filter(Q(queued_for__isnull=True) | Q(queued_for__lte=now - SWEEP_GRACE))
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:SWEEP_BATCH]
+        )
+        Delivery.objects.filter(pk__in=ids).update(queued_for=now)
+        if ids:
+            transaction.on_commit(lambda: ring(ids))
+    return len(ids)
