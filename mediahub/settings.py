@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "tenants",
     "tasks",
     "mediahub.media",
+    "mediahub.transcoding",
     "mediahub.webhooks",
 ]
 
@@ -130,7 +131,8 @@ if S3_BUCKET:
 else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "storage")},
+        # Keys are unique per media; a rerun replaces its own outputs instead of renaming them.
+        "OPTIONS": {"location": str(DATA_DIR / "storage"), "allow_overwrite": True},
     }
 STORAGES = {
     "default": _default_storage,
@@ -143,6 +145,14 @@ STATIC_ROOT = DATA_DIR / "static"
 # --- ffmpeg: the system binary when present, else the one shipped by imageio-ffmpeg ---
 FFMPEG_BINARY = env.str("FFMPEG_BINARY", default="") or services.find_ffmpeg()
 FFPROBE_BINARY = env.str("FFPROBE_BINARY", default="") or services.find_ffprobe()
+
+# --- media: transcoding and playback ---
+TRANSCODE_PRESET = env.str("TRANSCODE_PRESET", default="veryfast")
+HLS_SEGMENT_SECONDS = env.int("HLS_SEGMENT_SECONDS", default=4)
+# Lifetime of playback tokens, signed playlist links and presigned segment/download URLs.
+PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", default=2 * 3600)
+# Lifetime of the presigned URLs handed out for direct uploads.
+DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 3600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -45,10 +45,42 @@ class Media(TenantOwned):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "media"
-        indexes = [
-            models.Index(fields=["tenant", "-created_at"]),
-            models.Index(fields=["tenant", "sha256"]),
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+        constraints = [
+            # One media per content and tenant: a repeated upload answers with the existing one.
+            models.UniqueConstraint(
+                fields=["tenant", "sha256"], condition=~models.Q(sha256=""), name="media_unique_sha256"
+            )
         ]
 
     def __str__(self) -> str:
         return self.title or self.filename
+
+
+class DirectUpload(TenantOwned):
+    """A direct-to-storage upload in progress: the client PUTs the bytes to presigned URLs, then
+    completes it, and it becomes a Media (whose id and storage key are reserved here)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    media_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField()
+    key = models.CharField(max_length=1024)
+    # S3 multipart upload id; blank for a single presigned PUT.
+    multipart_upload_id = models.CharField(max_length=1024, blank=True)
+    part_size = models.BigIntegerField(null=True, blank=True)
+    # What the client asked for the media; applied when the upload completes.
+    title = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    auto_transcode = models.BooleanField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"upload {self.id} ({self.filename})"

@@ -1,0 +1,71 @@
+"""Private HLS playback: signed playback tokens and playlists rewritten with absolute, expiring URIs.
+
+A presigned master URL would not carry its signature to the child playlists and segments, so
+mediahub serves the playlists itself: the master's variant URIs point back to mediahub with a
+playback token, and a variant playlist's segment URIs are presigned storage URLs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest
+
+from mediahub.media import storage
+from mediahub.media.models import Media
+from mediahub.transcoding.hls import build_master
+
+TOKEN_SALT = "mediahub.media.playback"
+PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
+
+
+def base_url(request: HttpRequest | None) -> str:
+    """Absolute base for links leaving the API: the request's own host, else ``PUBLIC_URL``."""
+    if request is None:
+        return settings.PUBLIC_URL
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def make_token(media: Media) -> str:
+    return signing.TimestampSigner(salt=TOKEN_SALT).sign_object(
+        {"m": str(media.id), "t": str(media.tenant_id)}
+    )
+
+
+def read_token(token: str) -> dict[str, str] | None:
+    """``{"m": media id, "t": tenant id}`` of a genuine, unexpired token, else None."""
+    try:
+        return signing.TimestampSigner(salt=TOKEN_SALT).unsign_object(
+            token, max_age=settings.PLAYBACK_URL_TTL_SECONDS
+        )
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def master_url(media: Media, base: str, token: str | None = None) -> str:
+    return f"{base}/api/v1/media/{media.id}/hls/master.m3u8?token={quote(token or make_token(media))}"
+
+
+def variant_url(media: Media, rendition: str, base: str, token: str) -> str:
+    return f"{base}/api/v1/media/{media.id}/hls/{quote(rendition)}/index.m3u8?token={quote(token)}"
+
+
+def playable_master(media: Media, base: str, token: str) -> str:
+    return build_master(media.hls["renditions"], lambda name: variant_url(media, name, base, token))
+
+
+def playable_variant(media: Media, rendition: dict[str, Any], base: str) -> str:
+    """The stored variant playlist with every segment URI replaced by a presigned storage URL."""
+    store = storage.get_store()
+    playlist_key = rendition["playlist_key"]
+    folder = playlist_key.rsplit("/", 1)[0]
+    text = store.read_bytes(playlist_key).decode()
+    lines = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            line = store.url(f"{folder}/{line}", base_url=base, ttl=settings.PLAYBACK_URL_TTL_SECONDS)
+        lines.append(line)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,142 @@
+import json
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from mediahub.media import playback, storage
+from mediahub.media.models import Media
+
+
+class RenditionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    bandwidth = serializers.IntegerField()
+    codecs = serializers.CharField()
+
+
+class HlsSerializer(serializers.Serializer):
+    master_url = serializers.URLField()
+    renditions = RenditionSerializer(many=True)
+
+
+class MediaSerializer(serializers.ModelSerializer):
+    """The media object of API.md; links are absolute (from the request, else ``PUBLIC_URL``)."""
+
+    hls = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Media
+        fields = [
+            "id",
+            "type",
+            "status",
+            "filename",
+            "content_type",
+            "size_bytes",
+            "sha256",
+            "title",
+            "description",
+            "metadata",
+            "duration_seconds",
+            "width",
+            "height",
+            "probe",
+            "hls",
+            "thumbnail_url",
+            "error",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def _base_url(self) -> str:
+        return playback.base_url(self.context.get("request"))
+
+    @extend_schema_field(HlsSerializer(allow_null=True))
+    def get_hls(self, media: Media) -> dict[str, Any] | None:
+        if media.status != Media.Status.READY or not media.hls:
+            return None
+        renditions = [
+            {key: rendition.get(key) for key in ("name", "width", "height", "bandwidth", "codecs")}
+            for rendition in media.hls["renditions"]
+        ]
+        return {"master_url": playback.master_url(media, self._base_url()), "renditions": renditions}
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, media: Media) -> str | None:
+        if not media.poster_key:
+            return None
+        return storage.get_store().url(
+            media.poster_key, base_url=self._base_url(), ttl=settings.PLAYBACK_URL_TTL_SECONDS
+        )
+
+
+class DuplicateMediaSerializer(MediaSerializer):
+    duplicate = serializers.BooleanField(help_text="True when the tenant already had this file.")
+
+    class Meta(MediaSerializer.Meta):
+        fields = [*MediaSerializer.Meta.fields, "duplicate"]
+
+
+class JsonObjectField(serializers.JSONField):
+    """A JSON object given either as JSON (application/json) or as JSON text (a multipart field)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise serializers.ValidationError("Must be a JSON object.") from exc
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return data
+
+
+class MediaUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    metadata = JsonObjectField(required=False, default=dict)
+    auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class MediaUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    metadata = JsonObjectField(required=False)
+
+
+class DirectUploadCreateSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=1000)
+    size_bytes = serializers.IntegerField(min_value=1)
+    content_type = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    metadata = JsonObjectField(required=False, default=dict)
+    auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class PartSerializer(serializers.Serializer):
+    part_number = serializers.IntegerField(min_value=1, max_value=10_000)
+    etag = serializers.CharField(max_length=200)
+
+
+class PartUrlSerializer(serializers.Serializer):
+    part_number = serializers.IntegerField()
+    url = serializers.URLField()
+
+
+class DirectUploadSerializer(serializers.Serializer):
+    upload_id = serializers.UUIDField()
+    url = serializers.URLField(required=False)
+    parts = PartUrlSerializer(many=True, required=False)
+    part_size = serializers.IntegerField(required=False)
+    expires_at = serializers.DateTimeField()
+
+
+class DirectUploadCompleteSerializer(serializers.Serializer):
+    parts = PartSerializer(many=True, required=False, default=list)

@@ -1,0 +1,289 @@
+"""Business rules for media: ingesting uploads, direct uploads, state changes, deletion."""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mediahub.api.errors import ApiError, Conflict
+from mediahub.media import storage
+from mediahub.media.inspection import MediaTooLarge, inspect_file
+from mediahub.media.models import DirectUpload, Media
+from mediahub.media.serializers import MediaSerializer
+from mediahub.media.uploads import file_sha256, safe_filename
+from mediahub.webhooks.events import emit
+from tasks.models import Task
+from tasks.services import cancel_task, create_task
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+TRANSCODABLE = (Media.Type.VIDEO, Media.Type.AUDIO)
+TRANSCODING_TASK = "VideoTranscoding"
+
+
+@dataclass(frozen=True)
+class Ingested:
+    media: Media
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class MediaFields:
+    """What the client says about a new media (never trusted for its type)."""
+
+    filename: str
+    title: str = ""
+    description: str = ""
+    metadata: dict[str, Any] | None = None
+    auto_transcode: bool | None = None
+
+
+def representation(media: Media) -> dict[str, Any]:
+    """The API representation used as event data (links built on ``PUBLIC_URL``)."""
+    return MediaSerializer(media).data
+
+
+def upload_limits(tenant: Tenant) -> dict[str, int]:
+    return tenant.effective_settings["limits"]["max_upload_bytes"]
+
+
+def ingest_file(
+    tenant: Tenant,
+    path: Path,
+    fields: MediaFields,
+    *,
+    sha256: str,
+    size_bytes: int,
+    stored_as: DirectUpload | None = None,
+) -> Ingested:
+    """Turn the file at ``path`` into a media of ``tenant``: detect and probe it, store it, create
+    the row, start transcoding, emit ``media.created``. A file the tenant already has answers with
+    the existing media. ``stored_as`` is a direct upload whose object already is in storage.
+    """
+    existing = Media.objects.for_tenant(tenant).filter(sha256=sha256).first()
+    if existing is not None:
+        _discard(stored_as)
+        return Ingested(existing, duplicate=True)
+    try:
+        inspection = inspect_file(path, tenant.effective_settings["limits"])
+        limit = upload_limits(tenant)[inspection.type]
+        if size_bytes > limit:
+            raise MediaTooLarge(
+                "file_too_large",
+                f"The {inspection.type} exceeds the upload limit of {limit} bytes.",
+                {"limit_bytes": limit, "type": inspection.type},
+            )
+    except ApiError:
+        _discard(stored_as)
+        raise
+
+    media_id = stored_as.media_id if stored_as else uuid.uuid4()
+    filename = safe_filename(fields.filename)
+    key = stored_as.key if stored_as else storage.original_key(tenant.id, media_id, filename)
+    if stored_as is None:
+        storage.get_store().upload_file(path, key, inspection.content_type)
+
+    transcode = inspection.type in TRANSCODABLE and (
+        tenant.effective_settings["auto_transcode"]
+        if fields.auto_transcode is None
+        else fields.auto_transcode
+    )
+    media = Media(
+        id=media_id,
+        tenant=tenant,
+        type=inspection.type,
+        status=_initial_status(inspection.type, transcode),
+        filename=filename,
+        content_type=inspection.content_type,
+        size_bytes=size_bytes,
+        sha256=sha256,
+        title=fields.title,
+        description=fields.description,
+        metadata=fields.metadata or {},
+        duration_seconds=inspection.duration_seconds,
+        width=inspection.width,
+        height=inspection.height,
+        probe=inspection.probe,
+        original_key=key,
+    )
+    try:
+        with transaction.atomic():
+            media.save(force_insert=True)
+            if stored_as is not None:
+                stored_as.completed_at = timezone.now()
+                stored_as.save(update_fields=["completed_at"])
+            if transcode:
+                create_task(tenant, TRANSCODING_TASK, {"media_id": str(media.id)}, media=media)
+            emit(tenant, "media.created", representation(media))
+    except IntegrityError:
+        # A concurrent upload of the same content won the race; its media is the answer.
+        existing = Media.objects.for_tenant(tenant).filter(sha256=sha256).first()
+        if existing is None:
+            raise
+        storage.get_store().delete(key)
+        return Ingested(existing, duplicate=True)
+    return Ingested(media, duplicate=False)
+
+
+def _initial_status(media_type: str, transcode: bool) -> str:
+    if transcode:
+        return Media.Status.PROCESSING
+    if media_type in TRANSCODABLE:
+        return Media.Status.UPLOADED
+    return Media.Status.READY  # images and documents need no processing
+
+
+def _discard(upload: DirectUpload | None) -> None:
+    """Remove a direct upload's object that will not become a media."""
+    if upload is not None:
+        storage.get_store().delete(upload.key)
+        upload.delete()
+
+
+def update_media(media: Media, changes: dict[str, Any]) -> Media:
+    for field, value in changes.items():
+        setattr(media, field, value)
+    media.save(update_fields=[*changes, "updated_at"])
+    return media
+
+
+def delete_media(media: Media) -> None:
+    """Cancel the media's open tasks, delete it (``media.deleted``) and, once committed, every
+    object stored under its prefix."""
+    prefix = storage.media_prefix(media.tenant_id, media.id)
+    with transaction.atomic():
+        for task in Task.objects.filter(media=media, status__in=Task.OPEN).select_for_update():
+            cancel_task(task, reason="The media was deleted.")
+        data = representation(media)
+        media.delete()
+        emit(media.tenant, "media.deleted", data)
+        transaction.on_commit(lambda: storage.get_store().delete_prefix(prefix))
+
+
+# --- state changes made by the transcoding task (inside the task engine's transactions) ---
+
+
+def mark_processing(media: Media) -> None:
+    Media.objects.filter(pk=media.pk).update(
+        status=Media.Status.PROCESSING, error="", updated_at=timezone.now()
+    )
+
+
+def mark_ready(media: Media, hls: dict[str, Any], poster_key: str) -> None:
+    media.status, media.hls, media.poster_key, media.error = Media.Status.READY, hls, poster_key, ""
+    media.save(update_fields=["status", "hls", "poster_key", "error", "updated_at"])
+    emit(media.tenant, "media.ready", representation(media))
+
+
+def mark_failed(media: Media, reason: str) -> None:
+    media.status, media.hls, media.error = Media.Status.FAILED, None, reason
+    media.save(update_fields=["status", "hls", "error", "updated_at"])
+    emit(media.tenant, "media.failed", representation(media))
+
+
+def mark_transcoding_cancelled(media: Media) -> None:
+    """The original is intact; the media is back to ``uploaded`` and can be transcoded again."""
+    media.status, media.hls, media.error = Media.Status.UPLOADED, None, "Transcoding was cancelled."
+    media.save(update_fields=["status", "hls", "error", "updated_at"])
+
+
+# --- direct uploads ---
+
+
+@dataclass(frozen=True)
+class DirectUploadTicket:
+    upload: DirectUpload
+    url: str | None
+    parts: list[storage.PartUrl]
+
+
+def start_direct_upload(tenant: Tenant, data: dict[str, Any], base_url: str) -> DirectUploadTicket:
+    """Reserve a media id and key and hand out presigned URLs for the client to PUT the bytes."""
+    largest = max(upload_limits(tenant).values())
+    if data["size_bytes"] > largest:
+        raise MediaTooLarge(
+            "file_too_large",
+            f"The file exceeds the upload limit of {largest} bytes.",
+            {"limit_bytes": largest},
+        )
+    store = storage.get_store()
+    ttl = settings.DIRECT_UPLOAD_TTL_SECONDS
+    upload = DirectUpload(
+        tenant=tenant,
+        filename=safe_filename(data["filename"]),
+        content_type=data["content_type"],
+        size_bytes=data["size_bytes"],
+        title=data["title"],
+        description=data["description"],
+        metadata=data["metadata"],
+        auto_transcode=data["auto_transcode"],
+        expires_at=timezone.now() + timedelta(seconds=ttl),
+    )
+    upload.key = storage.original_key(tenant.id, upload.media_id, upload.filename)
+    url, parts = None, []
+    if store.supports_multipart() and upload.size_bytes > storage.DIRECT_MULTIPART_THRESHOLD:
+        upload.part_size = storage.part_size_for(upload.size_bytes)
+        upload.multipart_upload_id = store.start_multipart(upload.key, upload.content_type)
+        parts = store.part_urls(
+            upload.key, upload.multipart_upload_id, math.ceil(upload.size_bytes / upload.part_size), ttl
+        )
+    else:
+        url = store.presign_put(
+            upload.key,
+            base_url=base_url,
+            ttl=ttl,
+            content_type=upload.content_type,
+            size_bytes=upload.size_bytes,
+        )
+    upload.save()
+    return DirectUploadTicket(upload, url, parts)
+
+
+def complete_direct_upload(upload: DirectUpload, parts: list[dict[str, Any]]) -> Ingested:
+    """Check the uploaded object (its size by HEAD), then process it exactly like a form upload."""
+    if upload.completed_at is not None:
+        raise Conflict("This upload is already complete.", code="upload_completed")
+    if upload.expires_at <= timezone.now():
+        raise Conflict("This upload has expired; start a new one.", code="upload_expired")
+    store = storage.get_store()
+    if upload.multipart_upload_id:
+        if not parts:
+            raise ApiError(
+                "invalid_input", "A multipart upload needs its parts.", 400, {"parts": ["Required."]}
+            )
+        try:
+            store.complete_multipart(upload.key, upload.multipart_upload_id, parts)
+        except ClientError as exc:
+            raise ApiError("invalid_parts", f"The parts could not be assembled: {exc}", 400) from exc
+    if not store.exists(upload.key):
+        raise Conflict("Nothing was uploaded yet.", code="upload_missing")
+    stored_size = store.size(upload.key)
+    if stored_size != upload.size_bytes:
+        _discard(upload)
+        raise ApiError(
+            "size_mismatch",
+            f"The uploaded object has {stored_size} bytes, not the {upload.size_bytes} announced.",
+            400,
+            {"size_bytes": [f"The stored object has {stored_size} bytes."]},
+        )
+    fields = MediaFields(
+        upload.filename, upload.title, upload.description, upload.metadata, upload.auto_transcode
+    )
+    with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as folder:
+        path = Path(folder) / "original"
+        store.download_file(upload.key, path)
+        return ingest_file(
+            upload.tenant, path, fields, sha256=file_sha256(path), size_bytes=stored_size, stored_as=upload
+        )

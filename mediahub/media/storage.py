@@ -1,0 +1,192 @@
+"""Object storage for media: keys under the tenant's prefix, streamed transfers, expiring URLs.
+
+Everything goes through Django's default storage. On S3 (django-storages) large objects travel as
+multipart transfers from and to disk through the storage's own boto3 client, and reads are presigned
+URLs. The local-file default (``make run`` without S3) hands out signed, short-lived URLs served by
+mediahub itself (``mediahub.media.local_files``), so playback and direct uploads work the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from boto3.s3.transfer import TransferConfig
+from django.core import signing
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
+
+MB = 1024**2
+# S3 allows at most 10,000 parts of at least 5 MB each.
+MULTIPART_MIN_PART = 16 * MB
+MULTIPART_MAX_PARTS = 10_000
+# Direct uploads above this size get multipart part URLs instead of one PUT URL.
+DIRECT_MULTIPART_THRESHOLD = 64 * MB
+TRANSFER_CONFIG = TransferConfig(
+    multipart_threshold=MULTIPART_MIN_PART, multipart_chunksize=MULTIPART_MIN_PART, max_concurrency=4
+)
+LOCAL_URL_SALT = "mediahub.media.local-file"
+
+
+def tenant_prefix(tenant_id: Any) -> str:
+    return f"tenants/{tenant_id}/"
+
+
+def media_prefix(tenant_id: Any, media_id: Any) -> str:
+    return f"{tenant_prefix(tenant_id)}media/{media_id}/"
+
+
+def original_key(tenant_id: Any, media_id: Any, safe_name: str) -> str:
+    return f"{media_prefix(tenant_id, media_id)}original/{safe_name}"
+
+
+def hls_prefix(tenant_id: Any, media_id: Any) -> str:
+    return f"{media_prefix(tenant_id, media_id)}hls/"
+
+
+def poster_key(tenant_id: Any, media_id: Any) -> str:
+    return f"{media_prefix(tenant_id, media_id)}poster.jpg"
+
+
+@dataclass(frozen=True)
+class PartUrl:
+    part_number: int
+    url: str
+
+
+class ObjectStore:
+    """The operations media needs from storage, over the default storage backend."""
+
+    def __init__(self, storage):
+        self.storage = storage
+
+    def upload_file(self, path: Path, key: str, content_type: str = "") -> None:
+        with open(path, "rb") as fh:
+            self.storage.save(key, File(fh))
+
+    def download_file(self, key: str, path: Path) -> None:
+        with self.storage.open(key, "rb") as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 * MB)
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.storage.open(key, "rb") as fh:
+            return fh.read()
+
+    def exists(self, key: str) -> bool:
+        return self.storage.exists(key)
+
+    def size(self, key: str) -> int:
+        return self.storage.size(key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        shutil.rmtree(Path(self.storage.path(prefix)), ignore_errors=True)
+
+    def delete(self, key: str) -> None:
+        self.storage.delete(key)
+
+    def url(self, key: str, *, base_url: str, ttl: int, download_name: str | None = None) -> str:
+        token = signing.dumps(
+            {"k": key, "m": "GET", "e": int(time.time()) + ttl, "d": download_name}, salt=LOCAL_URL_SALT
+        )
+        return f"{base_url}/api/v1/files/{token}"
+
+    def presign_put(self, key: str, *, base_url: str, ttl: int, content_type: str, size_bytes: int) -> str:
+        claims = {"k": key, "m": "PUT", "e": int(time.time()) + ttl, "s": size_bytes}
+        return f"{base_url}/api/v1/files/{signing.dumps(claims, salt=LOCAL_URL_SALT)}"
+
+    def supports_multipart(self) -> bool:
+        return False
+
+
+class S3ObjectStore(ObjectStore):
+    @property
+    def client(self):
+        return self.storage.connection.meta.client
+
+    @property
+    def bucket(self) -> str:
+        return self.storage.bucket_name
+
+    def upload_file(self, path: Path, key: str, content_type: str = "") -> None:
+        extra = {"ContentType": content_type} if content_type else None
+        self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra, Config=TRANSFER_CONFIG)
+
+    def download_file(self, key: str, path: Path) -> None:
+        self.client.download_file(self.bucket, key, str(path), Config=TRANSFER_CONFIG)
+
+    def delete_prefix(self, prefix: str) -> None:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+            if keys:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+
+    def url(self, key: str, *, base_url: str, ttl: int, download_name: str | None = None) -> str:
+        params = {"Bucket": self.bucket, "Key": key}
+        if download_name:
+            params["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
+
+    def presign_put(self, key: str, *, base_url: str, ttl: int, content_type: str, size_bytes: int) -> str:
+        # The signed length makes S3 refuse a body of any other size.
+        params = {"Bucket": self.bucket, "Key": key, "ContentLength": size_bytes}
+        if content_type:
+            params["ContentType"] = content_type
+        return self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=ttl)
+
+    def supports_multipart(self) -> bool:
+        return True
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        extra = {"ContentType": content_type} if content_type else {}
+        return self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra)["UploadId"]
+
+    def part_urls(self, key: str, upload_id: str, part_count: int, ttl: int) -> list[PartUrl]:
+        return [
+            PartUrl(
+                number,
+                self.client.generate_presigned_url(
+                    "upload_part",
+                    Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": number},
+                    ExpiresIn=ttl,
+                ),
+            )
+            for number in range(1, part_count + 1)
+        ]
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": p["part_number"], "ETag": p["etag"]} for p in parts]},
+        )
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+
+def get_store() -> ObjectStore:
+    if isinstance(default_storage, FileSystemStorage):
+        return ObjectStore(default_storage)
+    return S3ObjectStore(default_storage)
+
+
+def part_size_for(size_bytes: int) -> int:
+    """The smallest part size (a whole number of MB, at least 16 MB) within S3's part limit."""
+    return max(MULTIPART_MIN_PART, math.ceil(size_bytes / MULTIPART_MAX_PARTS / MB) * MB)
+
+
+def load_local_url_token(token: str, method: str) -> dict[str, Any] | None:
+    """The claims of a local-file URL token if it is genuine, unexpired and for ``method``."""
+    try:
+        claims = signing.loads(token, salt=LOCAL_URL_SALT)
+    except signing.BadSignature:
+        return None
+    if claims.get("m") != method or claims.get("e", 0) < time.time():
+        return None
+    return claims

@@ -1,0 +1,186 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from mediahub.api.errors import ApiError
+from mediahub.api.views import ApiView, TenantScopedAPIView, TenantScopedViewSet
+from mediahub.media import playback, services, storage
+from mediahub.media.authentication import PlaybackGrant, PlaybackTokenAuthentication
+from mediahub.media.filters import MediaFilter
+from mediahub.media.models import DirectUpload, Media
+from mediahub.media.serializers import (
+    DirectUploadCompleteSerializer,
+    DirectUploadCreateSerializer,
+    DirectUploadSerializer,
+    DuplicateMediaSerializer,
+    MediaSerializer,
+    MediaUpdateSerializer,
+    MediaUploadSerializer,
+)
+from mediahub.media.uploads import HashingUploadHandler
+from tenants.authentication import ApiKeyAuthentication
+
+UUID_PATTERN = "[0-9a-fA-F-]{36}"
+PLAYBACK_AUTHENTICATION = [ApiKeyAuthentication, PlaybackTokenAuthentication]
+TOKEN_PARAMETER = OpenApiParameter("token", str, description="Playback token instead of the header.")
+
+
+def ingested_response(ingested: services.Ingested, request: Request) -> Response:
+    body = {**MediaSerializer(ingested.media, context={"request": request}).data}
+    body["duplicate"] = ingested.duplicate
+    return Response(body, status=status.HTTP_200_OK if ingested.duplicate else status.HTTP_201_CREATED)
+
+
+class MediaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    queryset = Media.objects.all()
+    serializer_class = MediaSerializer
+    filterset_class = MediaFilter
+    list_key = "media"
+    lookup_value_regex = UUID_PATTERN
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        if self.action == "create":
+            # Set before anything reads the body (idempotency fingerprints it): the file streams
+            # to disk, hashed, and stops at the tenant's limit. The tenant is known by then.
+            request._request.upload_handlers = [
+                HashingUploadHandler(lambda: services.upload_limits(request.user))
+            ]
+        super().initial(request, *args, **kwargs)
+
+    def get_parsers(self):
+        if getattr(self, "action", None) == "create":
+            return [MultiPartParser()]
+        return super().get_parsers()
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if isinstance(self.request.auth, PlaybackGrant):
+            queryset = queryset.filter(id=self.request.auth.media_id)
+        return queryset
+
+    @extend_schema(
+        request=MediaUploadSerializer, responses={201: MediaSerializer, 200: DuplicateMediaSerializer}
+    )
+    def create(self, request: Request) -> Response:
+        serializer = MediaUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload = data["file"]
+        fields = services.MediaFields(
+            upload.name, data["title"], data["description"], data["metadata"], data["auto_transcode"]
+        )
+        ingested = services.ingest_file(
+            request.user,
+            Path(upload.temporary_file_path()),
+            fields,
+            sha256=upload.sha256,
+            size_bytes=upload.size,
+        )
+        return ingested_response(ingested, request)
+
+    @extend_schema(request=MediaUpdateSerializer, responses=MediaSerializer)
+    def partial_update(self, request: Request, pk=None) -> Response:
+        serializer = MediaUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        media = services.update_media(self.get_object(), serializer.validated_data)
+        return Response(MediaSerializer(media, context={"request": request}).data)
+
+    def destroy(self, request: Request, pk=None) -> Response:
+        services.delete_media(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={302: None})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk=None) -> HttpResponseRedirect:
+        media = self.get_object()
+        url = storage.get_store().url(
+            media.original_key,
+            base_url=playback.base_url(request),
+            ttl=settings.PLAYBACK_URL_TTL_SECONDS,
+            download_name=media.filename,
+        )
+        return HttpResponseRedirect(url)
+
+    @extend_schema(
+        parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="hls/master.m3u8",
+        authentication_classes=PLAYBACK_AUTHENTICATION,
+    )
+    def hls_master(self, request: Request, pk=None) -> HttpResponse:
+        media = self._playable_media()
+        token = request.auth.token if isinstance(request.auth, PlaybackGrant) else playback.make_token(media)
+        return _playlist_response(playback.playable_master(media, playback.base_url(request), token))
+
+    @extend_schema(
+        parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"hls/(?P<rendition>[A-Za-z0-9_-]{1,32})/index.m3u8",
+        authentication_classes=PLAYBACK_AUTHENTICATION,
+    )
+    def hls_variant(self, request: Request, pk=None, rendition: str = "") -> HttpResponse:
+        media = self._playable_media()
+        found = next((r for r in media.hls["renditions"] if r["name"] == rendition), None)
+        if found is None:
+            raise ApiError("not_found", "This media has no such rendition.", 404)
+        return _playlist_response(playback.playable_variant(media, found, playback.base_url(request)))
+
+    def _playable_media(self) -> Media:
+        media = self.get_object()
+        if media.status != Media.Status.READY or not media.hls:
+            raise ApiError("media_not_ready", f"The media is {media.status}; it has no HLS stream yet.", 409)
+        return media
+
+
+def _playlist_response(text: str) -> HttpResponse:
+    response = HttpResponse(text, content_type=playback.PLAYLIST_CONTENT_TYPE)
+    # The links inside are signed; players on other origins (hls.js) may fetch them.
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+class DirectUploadView(ApiView):
+    @extend_schema(request=DirectUploadCreateSerializer, responses={201: DirectUploadSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = DirectUploadCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ticket = services.start_direct_upload(
+            request.user, serializer.validated_data, playback.base_url(request)
+        )
+        body = {"upload_id": ticket.upload.id, "expires_at": ticket.upload.expires_at}
+        if ticket.url:
+            body["url"] = ticket.url
+        else:
+            body["part_size"] = ticket.upload.part_size
+            body["parts"] = [{"part_number": p.part_number, "url": p.url} for p in ticket.parts]
+        return Response(DirectUploadSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class DirectUploadCompleteView(TenantScopedAPIView):
+    queryset = DirectUpload.objects.all()
+    lookup_url_kwarg = "upload_id"
+
+    @extend_schema(
+        request=DirectUploadCompleteSerializer,
+        responses={201: MediaSerializer, 200: DuplicateMediaSerializer},
+    )
+    def post(self, request: Request, upload_id=None) -> Response:
+        serializer = DirectUploadCompleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ingested = services.complete_direct_upload(self.get_object(), serializer.validated_data["parts"])
+        return ingested_response(ingested, request)

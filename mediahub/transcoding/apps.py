@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class TranscodingConfig(AppConfig):
+    name = "mediahub.transcoding"
+    label = "transcoding"
+
+    def ready(self) -> None:
+        from mediahub.transcoding import tasktypes  # noqa: F401 - registers VideoTranscoding

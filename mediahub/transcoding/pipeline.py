@@ -1,0 +1,155 @@
+"""The transcoding job: fetch and probe the original, encode the missing renditions with one ffmpeg,
+upload them and a poster. Reruns keep what an earlier attempt already finished."""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from mediahub.media import probe, storage
+from mediahub.media.models import Media
+from mediahub.transcoding import ffmpeg, hls
+from mediahub.transcoding.ladder import Rendition, plan_renditions
+from tasks.context import TaskContext
+from tasks.errors import PermanentError, TransientError
+
+logger = logging.getLogger(__name__)
+
+# A rendition is complete once this marker sits beside its playlist (uploaded last).
+RENDITION_INFO = "rendition.json"
+UPLOAD_THREADS = 8
+# Share of the task's progress taken by ffmpeg; uploads take the rest.
+ENCODE_PROGRESS_SHARE = 95.0
+
+
+def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
+    """Run the whole job for ``media``; returns the task result: ``{"hls": …, "poster_key": …}``."""
+    store = storage.get_store()
+    ctx.set_phase("pre_processing")
+    source = ctx.workdir / "source"
+    store.download_file(media.original_key, source)
+    try:
+        info = probe.probe_file(source)
+    except probe.ProbeError as exc:
+        raise PermanentError(f"The media could not be decoded: {exc}") from exc
+    video, audio = probe.video_stream(info), probe.audio_stream(info)
+    if video is None and audio is None:
+        raise PermanentError("The media has neither a video nor an audio stream.")
+    display = probe.display_size(video) if video else None
+    limit = ctx.tenant.effective_settings["limits"]["max_video_dimension"]
+    if display and max(display) > limit:
+        raise PermanentError(f"The video is {display[0]}x{display[1]}; the limit is {limit} pixels.")
+    ladder = ctx.payload.get("ladder") or ctx.tenant.effective_settings["hls_ladder"]
+    planned = plan_renditions(ladder, display, has_audio=audio is not None)
+
+    prefix = storage.hls_prefix(media.tenant_id, media.id)
+    finished = _finished_renditions(store, prefix, planned)
+    missing = [r for r in planned if r.name not in finished]
+    if missing:
+        output = ctx.workdir / "hls"
+        _encode(ctx, source, output, missing, info, has_audio=audio is not None)
+        ctx.set_phase("post_processing")
+        for variant in hls.parse_master((output / ffmpeg.MASTER_NAME).read_text()):
+            name = variant["uri"].split("/", 1)[0]
+            rendition = next(r for r in missing if r.name == name)
+            finished[name] = _upload_rendition(store, prefix, output / name, rendition, variant)
+    else:
+        ctx.set_phase("post_processing")
+
+    renditions = [finished[r.name] for r in planned]
+    master_key = f"{prefix}{ffmpeg.MASTER_NAME}"
+    _put_text(store, ctx.workdir / ffmpeg.MASTER_NAME, master_key, hls.build_master(
+        renditions, lambda name: f"{name}/{ffmpeg.PLAYLIST_NAME}"
+    ))  # fmt: skip
+    poster_key = _poster(ctx, store, media, source, info, planned) if video else ""
+    return {"hls": {"master_key": master_key, "renditions": renditions}, "poster_key": poster_key}
+
+
+def _finished_renditions(store, prefix: str, planned: list[Rendition]) -> dict[str, dict[str, Any]]:
+    """Renditions an earlier attempt completed with the same plan."""
+    finished = {}
+    for rendition in planned:
+        key = f"{prefix}{rendition.name}/{RENDITION_INFO}"
+        if store.exists(key):
+            stored = json.loads(store.read_bytes(key))
+            if stored.get("plan") == rendition.as_dict():
+                finished[rendition.name] = stored["rendition"]
+    return finished
+
+
+def _encode(ctx, source: Path, output: Path, renditions, info, *, has_audio: bool) -> None:
+    ctx.set_phase("running")
+    video = probe.video_stream(info)
+    job = ffmpeg.HlsJob(
+        source=source,
+        output_dir=output,
+        renditions=renditions,
+        has_audio=has_audio,
+        fps=video.get("frame_rate") if video else None,
+        preset=settings.TRANSCODE_PRESET,
+        segment_seconds=settings.HLS_SEGMENT_SECONDS,
+    )
+    tracker = ffmpeg.ProgressTracker(
+        info.get("duration"), lambda percent: ctx.set_progress(percent * ENCODE_PROGRESS_SHARE / 100)
+    )
+    result = ctx.run_process(ffmpeg.build_hls_command(settings.FFMPEG_BINARY, job), on_line=tracker)
+    if result.returncode < 0:
+        raise TransientError(f"ffmpeg was killed by signal {-result.returncode}.")
+    if result.returncode != 0:
+        detail = result.stderr_tail.strip().splitlines()[-3:]
+        raise PermanentError("ffmpeg could not transcode the media: " + " / ".join(detail))
+
+
+def _upload_rendition(
+    store, prefix: str, folder: Path, rendition: Rendition, variant: dict
+) -> dict[str, Any]:
+    """Segments first, then the playlist, then the completion marker: a rendition whose marker
+    exists is whole."""
+    key_prefix = f"{prefix}{rendition.name}/"
+    segments = sorted(p for p in folder.iterdir() if p.suffix == ".ts")
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        list(pool.map(lambda p: store.upload_file(p, key_prefix + p.name, "video/mp2t"), segments))
+    playlist_key = key_prefix + ffmpeg.PLAYLIST_NAME
+    store.upload_file(folder / ffmpeg.PLAYLIST_NAME, playlist_key, "application/vnd.apple.mpegurl")
+    described = {
+        "name": rendition.name,
+        "width": rendition.width,
+        "height": rendition.height,
+        "bandwidth": variant["bandwidth"],
+        "codecs": variant["codecs"],
+        "playlist_key": playlist_key,
+    }
+    marker = {"plan": rendition.as_dict(), "rendition": described}
+    _put_text(store, folder / RENDITION_INFO, key_prefix + RENDITION_INFO, json.dumps(marker))
+    return described
+
+
+def _poster(ctx, store, media: Media, source: Path, info, planned: list[Rendition]) -> str:
+    key = storage.poster_key(media.tenant_id, media.id)
+    if store.exists(key):
+        return key
+    largest = planned[0]
+    duration = info.get("duration") or 0
+    output = ctx.workdir / "poster.jpg"
+    argv = ffmpeg.build_poster_command(
+        settings.FFMPEG_BINARY, source, output, min(1.0, duration / 2), (largest.width, largest.height)
+    )
+    result = ctx.run_process(argv)
+    if result.returncode != 0 or not output.exists():
+        # A missing poster should not fail a playable stream.
+        logger.warning("no poster for media %s: %s", media.id, result.stderr_tail[-500:])
+        return ""
+    store.upload_file(output, key, "image/jpeg")
+    return key
+
+
+def _put_text(store, path: Path, key: str, text: str) -> None:
+    path.write_text(text)
+    store.upload_file(
+        path, key, "application/json" if key.endswith(".json") else "application/vnd.apple.mpegurl"
+    )
