@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
@@ -149,7 +149,7 @@ def claim(delivery_id: str) -> Delivery | None:
 
 def event_body(event: Event) -> bytes:
     """The payload of API.md: ``{"type", "timestamp", "data"}``, identical on every attempt."""
-    timestamp = event.created_at.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z")
+    timestamp = event.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
     payload = {"type": event.type, "timestamp": timestamp, "data": event.data}
     return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
