@@ -4,6 +4,8 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 @cache
@@ -13,3 +15,10 @@ def get_redis() -> redis.Redis:
 
 def key(*parts: object) -> str:
     return ":".join([settings.REDIS_KEY_PREFIX, *map(str, parts)])
+
+
+@receiver(setting_changed)
+def _forget_client(setting: str, **kwargs) -> None:
+    # Tests point REDIS_URL elsewhere with override_settings; the cached client must follow.
+    if setting == "REDIS_URL":
+        get_redis.cache_clear()

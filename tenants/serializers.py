@@ -1,5 +1,7 @@
+from django.utils import timezone
 from rest_framework import serializers
 
+from mediahub.api.serializers import StrictFieldsMixin
 from tenants.models import SCOPES, ApiKey, Tenant
 
 
@@ -40,19 +42,12 @@ class LimitsSerializer(serializers.Serializer):
     max_image_pixels = serializers.IntegerField(min_value=1, required=False)
 
 
-class TenantSettingsSerializer(serializers.Serializer):
-    """What PATCH /tenant may change; unknown keys are rejected so typos do not pass silently."""
+class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
+    """What PATCH /tenant may change."""
 
     auto_transcode = serializers.BooleanField(required=False)
     hls_ladder = LadderRungSerializer(many=True, required=False, allow_empty=False)
     limits = LimitsSerializer(required=False)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = set(data) - set(self.fields)
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown setting."] for key in sorted(unknown)})
-        return super().to_internal_value(data)
 
     def validate_hls_ladder(self, ladder: list[dict]) -> list[dict]:
         names = [rung["name"] for rung in ladder]
@@ -61,7 +56,7 @@ class TenantSettingsSerializer(serializers.Serializer):
         return ladder
 
 
-class TenantUpdateSerializer(serializers.Serializer):
+class TenantUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     settings = TenantSettingsSerializer()
 
 
@@ -71,12 +66,17 @@ class ApiKeySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"]
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=SCOPES), allow_empty=False, max_length=len(SCOPES)
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_expires_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("Must be in the future.")
+        return value
 
 
 class IssuedApiKeySerializer(ApiKeySerializer):

@@ -105,3 +105,20 @@ def update_tenant_settings(tenant: Tenant, changes: dict) -> Tenant:
         tenant.settings = merge_settings(tenant.settings or {}, changes)
         tenant.save(update_fields=["settings"])
     return tenant
+
+
+DEMO_TENANT_SLUG = "demo"
+DEMO_KEY_NAME = "demo key (manage.py up)"
+
+
+def issue_demo_key() -> IssuedKey:
+    """A fresh admin key of the demo tenant (created on first use); earlier demo keys are revoked.
+
+    Keys are stored only as hashes, so each start of ``manage.py up`` can show nothing but a new one.
+    """
+    with transaction.atomic():
+        tenant, _ = Tenant.objects.get_or_create(slug=DEMO_TENANT_SLUG, defaults={"name": "Demo"})
+        ApiKey.objects.for_tenant(tenant).filter(name=DEMO_KEY_NAME, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        return issue_api_key(tenant, DEMO_KEY_NAME, ["admin"])

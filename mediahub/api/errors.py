@@ -40,6 +40,12 @@ def error_response(code: str, message: str, status_code: int, details=None) -> J
     return JsonResponse(error_body(code, message, details), status=status_code)
 
 
+def request_too_large() -> ApiError:
+    return ApiError(
+        "request_too_large", "The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    )
+
+
 _CODES = {
     exceptions.ParseError: "malformed_request",
     exceptions.AuthenticationFailed: "unauthenticated",
@@ -60,7 +66,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
-        exc = ApiError("request_too_large", "The request body is too large.", 413)
+        exc = request_too_large()
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -79,6 +85,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        body = error_body(code, message)
+        details = {"retry_after_seconds": exc.wait} if isinstance(exc, exceptions.Throttled) else None
+        body = error_body(code, message, details)
     response.data = body
     return response

@@ -1,11 +1,15 @@
 """JSON replacements for Django's HTML error pages (requests that never reach a DRF view)."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 
-from mediahub.api.errors import error_response
+from mediahub.api.errors import error_response, request_too_large
 
 
 def bad_request(request: HttpRequest, exception=None) -> JsonResponse:
+    if isinstance(exception, RequestDataTooBig):  # a form body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        too_large = request_too_large()
+        return error_response(too_large.error_code, str(too_large.detail), too_large.status_code)
     return error_response("bad_request", "The request could not be understood.", 400)
 
 

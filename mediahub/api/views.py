@@ -1,6 +1,45 @@
-"""Base classes for API views."""
+"""Base classes for API views: every API view derives from one of them.
+
+- ``ApiView``: a view without a model (``GET /tenant``, actions).
+- ``TenantScopedViewSet`` / ``TenantScopedAPIView``: views over a ``TenantOwned`` model.
+
+All of them honour ``Idempotency-Key`` on POST (see ``mediahub.api.idempotency``).
+"""
 
 from rest_framework import generics, viewsets
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from mediahub.api import idempotency
+from tenants.models import Tenant
+
+
+class IdempotentPostMixin:
+    """Claims the request's ``Idempotency-Key`` after auth, permissions and throttling; replays the
+    stored response of a repeat instead of running the handler again."""
+
+    idempotency_record = None
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        key = request.headers.get(idempotency.HEADER)
+        if request.method != "POST" or key is None or not isinstance(request.user, Tenant):
+            return
+        idempotency.validate_key(key)
+        self.idempotency_record = idempotency.claim(
+            request.user, key, idempotency.request_fingerprint(request)
+        )
+
+    def handle_exception(self, exc: Exception):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response()
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.idempotency_record is not None:
+            idempotency.finish(self.idempotency_record, response)
+        return response
 
 
 class TenantScopedMixin:
@@ -14,9 +53,13 @@ class TenantScopedMixin:
         return super().get_queryset().for_tenant(self.request.user)
 
 
-class TenantScopedViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+class ApiView(IdempotentPostMixin, APIView):
     pass
 
 
-class TenantScopedAPIView(TenantScopedMixin, generics.GenericAPIView):
+class TenantScopedViewSet(IdempotentPostMixin, TenantScopedMixin, viewsets.GenericViewSet):
+    pass
+
+
+class TenantScopedAPIView(IdempotentPostMixin, TenantScopedMixin, generics.GenericAPIView):
     pass
