@@ -5,6 +5,7 @@ is unset mediahub uses an embedded default under ``MEDIAHUB_DATA`` so a fresh ma
 servers installed (see ``mediahub.services``).
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -109,9 +110,38 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.CurrentMessage",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
+        "tasks.middleware.TaskEngineMiddleware",
     ],
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+
+# --- task engine (tasks/) ---
+# Extra modules that define task types, imported at start-up (tests load test-only types this way).
+TASK_TYPE_MODULES = env.list("TASK_TYPE_MODULES", default=[])
+# {"TypeName": {"max_concurrency": N, "max_per_tenant": M}}: overrides each type's own limits.
+TASK_TYPE_LIMITS = env.json("TASK_TYPE_LIMITS", default={})
+# Retry backoff: min(max, base * 2**retry) seconds, with jitter.
+TASK_RETRY_BACKOFF_BASE_SECONDS = env.float("TASK_RETRY_BACKOFF_BASE_SECONDS", default=10.0)
+TASK_RETRY_BACKOFF_MAX_SECONDS = env.float("TASK_RETRY_BACKOFF_MAX_SECONDS", default=3600.0)
+# Waits up to this long ride a delayed broker message; longer ones wait in PostgreSQL for the sweeper.
+TASK_BROKER_DELAY_MAX_SECONDS = env.int("TASK_BROKER_DELAY_MAX_SECONDS", default=60)
+TASK_MAX_TIMEOUT_SECONDS = env.int("TASK_MAX_TIMEOUT_SECONDS", default=6 * 3600)
+# One doorbell message runs tasks of its type back to back for up to this long (drain rate).
+TASK_CLAIM_LOOP_SECONDS = env.int("TASK_CLAIM_LOOP_SECONDS", default=30)
+# Workers poll for cancels this often and write heartbeats at the slower rate.
+TASK_WATCH_INTERVAL_SECONDS = env.float("TASK_WATCH_INTERVAL_SECONDS", default=0.3)
+TASK_HEARTBEAT_SECONDS = env.float("TASK_HEARTBEAT_SECONDS", default=5.0)
+# A processing task without a heartbeat for this long belongs to a dead worker: the reaper retries it.
+TASK_HEARTBEAT_TIMEOUT_SECONDS = env.float("TASK_HEARTBEAT_TIMEOUT_SECONDS", default=60.0)
+TASK_SWEEP_INTERVAL_SECONDS = env.float("TASK_SWEEP_INTERVAL_SECONDS", default=5.0)
+# Runnable tasks whose doorbell is older than this are rung again by the sweeper.
+TASK_RERING_AFTER_SECONDS = env.float("TASK_RERING_AFTER_SECONDS", default=30.0)
+TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
+# Worker processes per queue: CPU-bound queues (ffmpeg) get one single-threaded process per core.
+TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=1)
+TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
+TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding"])
+TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)
 
 # --- storage: S3 when S3_BUCKET is set, else local files under DATA_DIR/storage ---
 S3_BUCKET = env.str("S3_BUCKET", default="")

@@ -31,3 +31,13 @@ def api(tenant) -> APIClient:
 @pytest.fixture
 def other_api(other_tenant) -> APIClient:
     return client_for(other_tenant)
+
+
+@pytest.fixture(params=["rabbitmq", "redis"])
+def task_broker(request):
+    """Runs the test once on a real RabbitMQ and once on a real Redis broker, bound to the task
+    actors (see ``tests.task_helpers``)."""
+    from tests.task_helpers import bound_broker
+
+    with bound_broker(request.param) as broker:
+        yield broker

@@ -1,0 +1,28 @@
+"""Doorbells: the broker message only says "a task of this type may be runnable"."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from django.db import transaction
+
+from tasks import registry
+
+logger = logging.getLogger(__name__)
+
+
+def ring(type_name: str, delay_seconds: float | None = None) -> bool:
+    """Send one doorbell to the type's queue. A failure is logged, not raised: the task row is
+    the truth and the sweeper rings again later."""
+    options = {"delay": int(delay_seconds * 1000)} if delay_seconds else {}
+    try:
+        registry.get_actor(type_name).send_with_options(**options)
+    except Exception:  # whatever the broker client raises, the sweeper recovers
+        logger.warning("could not ring the %s queue; the sweeper will retry", type_name, exc_info=True)
+        return False
+    return True
+
+
+def ring_on_commit(type_name: str, delay_seconds: float | None = None) -> None:
+    transaction.on_commit(partial(ring, type_name, delay_seconds))

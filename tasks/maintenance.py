@@ -1,0 +1,66 @@
+"""The periodic jobs of the task engine: the sweeper and the reaper."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tasks import registry, services
+from tasks.dispatch import ring, ring_on_commit
+from tasks.models import Task
+
+logger = logging.getLogger(__name__)
+
+Status = Task.Status
+
+# Doorbells per sweep; each starts a claim loop that drains many tasks, so more would only pile up.
+MAX_RINGS_PER_SWEEP = 500
+
+
+def sweep() -> int:
+    """Promote due ``scheduled`` tasks to ``pending`` and ring for runnable tasks whose doorbell
+    is stale (lost in a broker outage or a crash between commit and send). Returns the rings."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = Task.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now)
+        for task in due.select_for_update(skip_locked=True, of=("self",)).select_related("tenant"):
+            services.transition(task, Status.PENDING, rung_at=now)
+            if task.type in registry.type_names():
+                ring_on_commit(task.type)
+    stale = (
+        Task.objects.filter(
+            status=Status.PENDING,
+            blocked=False,
+            rung_at__lt=now - timedelta(seconds=settings.TASK_RERING_AFTER_SECONDS),
+            type__in=registry.type_names(),
+        )
+        .order_by("-priority", "created_at")
+        .values_list("pk", "type")[:MAX_RINGS_PER_SWEEP]
+    )
+    stale = list(stale)
+    rung = 0
+    for type_name, count in Counter(type_name for _, type_name in stale).items():
+        rung += sum(ring(type_name) for _ in range(count))
+    if stale:
+        Task.objects.filter(pk__in=[pk for pk, _ in stale]).update(rung_at=now)
+    return rung
+
+
+def reap() -> int:
+    """Retry (as a transient failure) processing tasks whose worker stopped heartbeating."""
+    cutoff = timezone.now() - timedelta(seconds=settings.TASK_HEARTBEAT_TIMEOUT_SECONDS)
+    reaped = 0
+    with transaction.atomic():
+        dead = Task.objects.filter(status=Status.PROCESSING, heartbeat_at__lt=cutoff)
+        for task in dead.select_for_update(skip_locked=True, of=("self",)).select_related("tenant"):
+            error = f"Worker lost: no heartbeat since {task.heartbeat_at.isoformat()}."
+            logger.warning("reaping task %s: %s", task.pk, error)
+            services.close_open_attempt(task, error)
+            services.fail_or_retry(task, error, permanent=False)
+            reaped += 1
+    return reaped

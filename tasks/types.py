@@ -1,0 +1,48 @@
+"""The base class of task types: what a type declares and the hooks the engine calls."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from tasks.context import TaskContext
+    from tasks.models import Task
+    from tenants.models import Tenant
+
+
+class TaskType:
+    """Subclass, fill in the class attributes and ``run``, and decorate with
+    ``@tasks.registry.register``.
+
+    ``max_concurrency`` (cluster-wide running tasks of this type) and ``max_per_tenant`` (running
+    tasks of one tenant) are the type's defaults; ``settings.TASK_TYPE_LIMITS`` overrides them.
+    ``None`` means unlimited.
+    """
+
+    name: ClassVar[str]
+    queue: ClassVar[str]
+    payload_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    default_timeout_seconds: ClassVar[int] = 600
+    default_max_retries: ClassVar[int] = 3
+    max_concurrency: ClassVar[int | None] = None
+    max_per_tenant: ClassVar[int | None] = None
+
+    def validate_payload(self, tenant: Tenant, payload: dict[str, Any]) -> None:
+        """Checks beyond the JSON schema (e.g. the media exists in this tenant).
+
+        Raise ``rest_framework.serializers.ValidationError({"payload": {"field": ["..."]}})``.
+        """
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        """Do the work; the returned dict becomes the task's ``result``."""
+        raise NotImplementedError
+
+    # Called inside the transaction of the terminal state change.
+    def on_completed(self, task: Task) -> None:
+        pass
+
+    def on_failed(self, task: Task) -> None:
+        pass
+
+    def on_cancelled(self, task: Task) -> None:
+        pass

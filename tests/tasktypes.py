@@ -1,0 +1,141 @@
+"""Task types for tests and benchmarks only (loaded via ``TASK_TYPE_MODULES`` or an import)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+from django.conf import settings
+
+from tasks.errors import PermanentError, TransientError
+from tasks.registry import register
+from tasks.types import TaskType
+
+
+@register
+class Echo(TaskType):
+    """Returns its payload; ``sleep`` seconds (cancellable), ``fail``: "permanent" fails at once,
+    "transient" fails until ``retry_count`` reaches ``fail_times``."""
+
+    name = "TestEcho"
+    queue = "test_echo"
+    payload_schema = {
+        "type": "object",
+        "properties": {
+            "value": {"type": "integer"},
+            "sleep": {"type": "number", "minimum": 0},
+            "fail": {"enum": ["permanent", "transient"]},
+            "fail_times": {"type": "integer"},
+        },
+        "required": ["value"],
+        "additionalProperties": False,
+    }
+    default_timeout_seconds = 60
+    default_max_retries = 3
+
+    def run(self, ctx):
+        deadline = time.monotonic() + ctx.payload.get("sleep", 0)
+        while time.monotonic() < deadline:
+            ctx.check_cancelled()
+            time.sleep(0.05)
+        fail = ctx.payload.get("fail")
+        if fail == "permanent":
+            raise PermanentError("bad input: this task never works")
+        if fail == "transient" and ctx.task.retry_count < ctx.payload.get("fail_times", 1):
+            raise TransientError(f"flaky (retry {ctx.task.retry_count})")
+        return {"value": ctx.payload["value"]}
+
+
+class ConcurrencyProbe:
+    """Counts runs in flight, overall and per tenant, and keeps the peaks."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.now: Counter = Counter()
+        self.peak: Counter = Counter()
+
+    def reset(self):
+        with self.lock:
+            self.now.clear()
+            self.peak.clear()
+
+    def enter(self, tenant_id):
+        with self.lock:
+            for key in ("all", tenant_id):
+                self.now[key] += 1
+                self.peak[key] = max(self.peak[key], self.now[key])
+
+    def leave(self, tenant_id):
+        with self.lock:
+            for key in ("all", tenant_id):
+                self.now[key] -= 1
+
+
+limited_probe = ConcurrencyProbe()
+
+
+@register
+class Limited(TaskType):
+    """A short sleep under tight limits: at most 3 running, 2 per tenant."""
+
+    name = "TestLimited"
+    queue = "test_limited"
+    max_concurrency = 3
+    max_per_tenant = 2
+
+    def run(self, ctx):
+        limited_probe.enter(ctx.tenant.pk)
+        try:
+            time.sleep(0.1)
+        finally:
+            limited_probe.leave(ctx.tenant.pk)
+
+
+@register
+class LongFFmpeg(TaskType):
+    """A real ffmpeg encode of ``seconds`` of a test pattern, reporting progress."""
+
+    name = "TestLongFFmpeg"
+    queue = "test_ffmpeg"
+    payload_schema = {
+        "type": "object",
+        "properties": {"seconds": {"type": "number", "minimum": 1}},
+        "required": ["seconds"],
+    }
+    default_timeout_seconds = 300
+
+    def run(self, ctx):
+        seconds = ctx.payload["seconds"]
+        ctx.set_phase("running")
+
+        def on_line(line: str) -> None:
+            if line.startswith("out_time_us="):
+                value = line.split("=", 1)[1]
+                if value.isdigit():
+                    ctx.set_progress(int(value) / 1e6 / seconds * 100)
+
+        result = ctx.run_process(
+            [
+                settings.FFMPEG_BINARY,
+                "-hide_banner",
+                "-nostats",
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc=size=320x240:rate=25:duration={seconds}",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-progress",
+                "pipe:1",
+                "-y",
+                str(ctx.workdir / "out.mp4"),
+            ],
+            on_line=on_line,
+        )
+        if result.returncode != 0:
+            raise PermanentError(f"ffmpeg failed: {result.stderr_tail}")
+        return {"bytes": (ctx.workdir / "out.mp4").stat().st_size}
