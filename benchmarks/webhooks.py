@@ -1,0 +1,155 @@
+"""Webhook delivery benchmark: 1,000 events to one local receiver.
+
+    .venv/bin/python benchmarks/webhooks.py [--events 1000] [--idle-events 200] [--threads 8]
+
+Runs on the same real services as the test suite (a fresh embedded PostgreSQL, a private RabbitMQ
+vhost, a Redis key prefix; see ``tests/services.py``) with one separate delivery worker process
+(``manage.py rundramatiq --queues webhooks``). The receiver verifies every request with the
+``standardwebhooks`` package. It reports:
+
+- burst: emit N events (one transaction each) as fast as possible, time until all are delivered and
+  verified, and the event→delivery latency percentiles under that load;
+- idle: events emitted one at a time, each after the previous one arrived, so workers are idle:
+  event→delivery latency p50/p95 (event ``created_at`` to the receiver reading the request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
+
+import tests.services  # noqa: E402, F401 - starts/points at the real services, like the tests
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediahub.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--idle-events", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=8, help="worker threads (one worker process)")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from standardwebhooks import Webhook
+
+    from mediahub.webhooks import services
+    from tenants.services import create_tenant
+    from tests.webhook_receiver import Receiver, wait_until
+
+    receiver = Receiver().start()
+    tenant, _ = create_tenant("Benchmark")
+    endpoint, secret = services.create_endpoint(tenant, receiver.url, ["*"])
+    verifier = Webhook(secret)
+
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", str(args.threads)]
+        + ["--queues", "webhooks"],
+        cwd=ROOT,
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+        start_new_session=True,
+    )
+    try:
+        # Warm-up: the worker is up once a first event arrives.
+        emit_one(tenant, 0)
+        wait_until(lambda: len(receiver.requests) == 1, timeout=120)
+        receiver.requests.clear()
+
+        burst = run_burst(tenant, receiver, verifier, args.events, wait_until)
+        idle = run_idle(tenant, receiver, verifier, args.idle_events, wait_until)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+        receiver.stop()
+
+    print(f"burst: {args.events} events, 1 receiver, 1 worker process x {args.threads} threads")
+    print(f"  emitted in            {burst['emit_seconds']:.2f} s")
+    print(f"  all delivered+verified {burst['total_seconds']:.2f} s  ({burst['rate']:.0f} deliveries/s)")
+    print(f"  latency p50/p95/max   {fmt(burst['latencies'])}")
+    print(f"idle: {args.idle_events} events one at a time")
+    print(f"  latency p50/p95/max   {fmt(idle)}")
+
+
+def emit_one(tenant, n: int):
+    from django.db import transaction
+
+    from mediahub.webhooks.events import emit
+
+    with transaction.atomic():
+        return emit(tenant, "media.created", {"id": f"bench-{n}", "n": n})
+
+
+def verified_latencies(receiver, verifier, events) -> list[float]:
+    """Verify every request as a receiver would; latency = arrival - event created_at (ms)."""
+    created = {str(event.id): event.created_at.timestamp() for event in events}
+    latencies = []
+    for request in receiver.requests:
+        verifier.verify(request.body, request.headers)
+        latencies.append((request.received_at - created[request.headers["webhook-id"]]) * 1000)
+    return latencies
+
+
+def run_burst(tenant, receiver, verifier, count: int, wait_until) -> dict:
+    receiver.requests.clear()
+    started = time.time()
+    events = [emit_one(tenant, n) for n in range(count)]
+    emitted = time.time()
+    verified = 0
+    # Verify while requests arrive, so "verified" is part of the measured time.
+    lock = threading.Lock()
+
+    def all_verified() -> bool:
+        nonlocal verified
+        with lock:
+            while verified < len(receiver.requests):
+                request = receiver.requests[verified]
+                verifier.verify(request.body, request.headers)
+                verified += 1
+        return verified == count
+
+    wait_until(all_verified, timeout=600, interval=0.01)
+    finished = time.time()
+    ids = {r.headers["webhook-id"] for r in receiver.requests}
+    assert ids == {str(e.id) for e in events}, "every event delivered exactly once"
+    return {
+        "emit_seconds": emitted - started,
+        "total_seconds": finished - started,
+        "rate": count / (finished - started),
+        "latencies": verified_latencies(receiver, verifier, events),
+    }
+
+
+def run_idle(tenant, receiver, verifier, count: int, wait_until) -> list[float]:
+    receiver.requests.clear()
+    events = []
+    for n in range(count):
+        events.append(emit_one(tenant, n))
+        wait_until(lambda n=n: len(receiver.requests) == n + 1, timeout=60, interval=0.001)
+    return verified_latencies(receiver, verifier, events)
+
+
+def fmt(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    return f"{statistics.median(ordered):.1f} / {p95:.1f} / {ordered[-1]:.1f} ms"
+
+
+if __name__ == "__main__":
+    main()
