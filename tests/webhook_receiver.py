@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -29,21 +30,24 @@ class ReceivedRequest:
 class Receiver:
     """Answers each POST with the next scripted ``Reply`` (then ``default``) and records it."""
 
-    def __init__(self, default: Reply | None = None) -> None:
+    def __init__(self, default: Reply | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.default = default or Reply()
         self.script: list[Reply] = []
         self.requests: list[ReceivedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self.released = threading.Event()
+        self.scheme = "http" if tls is None else "https"
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        return f"{self.scheme}://127.0.0.1:{self.port}/hook"
 
     @property
     def port(self) -> int:

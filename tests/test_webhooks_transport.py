@@ -1,0 +1,119 @@
+"""The webhook HTTP client on its own: target checks before connecting, TLS with the right name."""
+
+import datetime
+import socket
+import ssl
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from mediahub.webhooks import transport
+from mediahub.webhooks.targets import is_public_address
+from tests.webhook_receiver import Receiver
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "https://10.0.0.1/",
+        "http://100.100.100.200/",  # another cloud's metadata service (shared address space)
+        "http://[fd00:ec2::254]/",  # AWS metadata over IPv6
+        "http://localhost/",
+    ],
+)
+def test_private_targets_are_refused_before_connecting(settings, monkeypatch, url):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+
+    def no_connections(*args, **kwargs):
+        raise AssertionError("a refused target must not be connected to")
+
+    monkeypatch.setattr(socket, "create_connection", no_connections)
+    monkeypatch.setattr(socket.socket, "connect", no_connections)
+    outcome = transport.post(url, b"{}", {}, timeout=1)
+    assert outcome.error.startswith("Refused:")
+    assert outcome.response_status is None and not outcome.succeeded
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:93.184.215.14", True),
+    ],
+)
+def test_public_address_ranges(address, public):
+    assert is_public_address(address) is public
+
+
+@pytest.fixture
+def localhost_cert(tmp_path):
+    """A self-signed certificate for ``localhost`` and a TLS server context using it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return cert_file, context
+
+
+def test_https_connects_to_the_checked_address_with_the_hostname_for_sni_and_certificate(
+    settings, monkeypatch, localhost_cert
+):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    cert_file, context = localhost_cert
+    server_names = []
+    context.sni_callback = lambda sock, server_name, ctx: server_names.append(server_name)
+    receiver = Receiver(tls=context).start()
+    try:
+        url = f"https://localhost:{receiver.port}/hook?x=1"
+        # Not trusted yet: the certificate is verified.
+        refused = transport.post(url, b"{}", {"content-type": "application/json"}, timeout=5)
+        assert refused.response_status is None and "CERTIFICATE_VERIFY_FAILED" in refused.error
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # trust it, as a public CA would be
+        outcome = transport.post(url, b'{"a":1}', {"content-type": "application/json"}, timeout=5)
+        assert outcome.succeeded, outcome.error
+        assert outcome.response_status == 200 and outcome.response_body == "ok"
+        request = receiver.requests[-1]
+        assert request.headers["host"] == f"localhost:{receiver.port}"
+        assert request.path == "/hook?x=1" and request.body == b'{"a":1}'
+        assert server_names[-1] == "localhost"
+    finally:
+        receiver.stop()
