@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from mediahub.api.serializers import StrictFieldsMixin
 from tasks import registry
 from tasks.models import Task, TaskAttempt
 
@@ -53,7 +54,7 @@ class TaskSerializer(serializers.ModelSerializer):
         return [str(dependency.pk) for dependency in task.depends_on.all()]
 
 
-class TaskCreateSerializer(serializers.Serializer):
+class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """A ``POST /tasks`` body; the payload itself is checked by ``services.create_task``."""
 
     type = serializers.CharField(max_length=64)
@@ -88,3 +89,24 @@ class BatchSerializer(serializers.Serializer):
     progress = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class TaskStatsQuerySerializer(StrictFieldsMixin, serializers.Serializer):
+    type = serializers.CharField(required=False, max_length=64)
+    start_date = serializers.DateTimeField(required=False)
+    end_date = serializers.DateTimeField(required=False)
+
+
+class TaskStatsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    by_type = serializers.DictField(child=serializers.IntegerField())
+    average_duration_seconds = serializers.FloatField(allow_null=True)
+    p95_duration_seconds = serializers.FloatField(allow_null=True)
+    average_queue_seconds = serializers.FloatField(allow_null=True)
+    success_rate = serializers.FloatField(allow_null=True)
+
+
+class BatchCreatedSerializer(serializers.Serializer):
+    batch = serializers.UUIDField()
+    tasks = TaskSerializer(many=True)

@@ -94,9 +94,18 @@ def transition(task: Task, to: str, **changes: Any) -> Task:
 
 
 def task_data(task: Task) -> dict[str, Any]:
+    """The task's API representation (event data)."""
     from tasks.serializers import TaskSerializer
 
     return TaskSerializer(task).data
+
+
+def batch_data(batch: Batch) -> dict[str, Any]:
+    """The batch summary of ``GET /batches/{id}`` (event data)."""
+    from tasks.selectors import batch_summary
+    from tasks.serializers import BatchSerializer
+
+    return BatchSerializer(batch_summary(batch)).data
 
 
 def lock_task(task_id: uuid.UUID) -> Task | None:
@@ -265,9 +274,7 @@ def create_batch(tenant: Tenant, specs: Sequence[dict[str, Any]]) -> tuple[Batch
         if errors:
             transaction.set_rollback(True)
             raise ValidationError({"tasks": errors})
-        from tasks.selectors import batch_summary
-
-        emit(tenant, "batch.created", batch_summary(batch))
+        emit(tenant, "batch.created", batch_data(batch))
     return batch, created
 
 
@@ -276,11 +283,9 @@ def _finish_batch_if_done(batch_id: uuid.UUID) -> None:
     # of them sees "nothing open" and finishes the batch.
     batch = Batch.objects.select_for_update().select_related("tenant").get(pk=batch_id)
     if batch.finished_at is None and not batch.tasks.filter(status__in=Task.OPEN).exists():
-        from tasks.selectors import batch_summary
-
         batch.finished_at = timezone.now()
         batch.save(update_fields=["finished_at"])
-        emit(batch.tenant, "batch.finished", batch_summary(batch))
+        emit(batch.tenant, "batch.finished", batch_data(batch))
 
 
 # --- operations on one task ---

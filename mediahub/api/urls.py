@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("mediahub.media.urls")),
     path("", include("mediahub.webhooks.urls")),
+    path("", include("tasks.urls")),
 ]

@@ -1,0 +1,92 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from mediahub.api.views import TenantScopedViewSet
+from tasks import selectors, services
+from tasks.models import Batch, Task
+from tasks.serializers import (
+    BatchCreatedSerializer,
+    BatchSerializer,
+    TaskCreateSerializer,
+    TaskSerializer,
+    TaskStatsQuerySerializer,
+    TaskStatsSerializer,
+)
+
+UUID_PATTERN = "[0-9a-fA-F-]{36}"
+MAX_BATCH_SIZE = 500
+
+
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    queryset = Task.objects.all()
+    serializer_class = TaskSerializer
+    filterset_class = selectors.TaskFilter
+    list_key = "tasks"
+    lookup_value_regex = UUID_PATTERN
+
+    def get_queryset(self):
+        return selectors.tasks_for_api(super().get_queryset())
+
+    @extend_schema(request=TaskCreateSerializer, responses={201: TaskSerializer})
+    def create(self, request: Request) -> Response:
+        body = TaskCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        task = services.create_task(request.user, data.pop("type"), data.pop("payload"), **data)
+        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, pk=None) -> Response:
+        services.delete_task(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk=None) -> Response:
+        task = services.cancel_task(self.get_object(), reason="Cancelled by the API.")
+        return Response(TaskSerializer(task).data)
+
+    @extend_schema(request=None, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk=None) -> Response:
+        return Response(TaskSerializer(services.retry_task(self.get_object())).data)
+
+    @extend_schema(request=TaskCreateSerializer(many=True), responses={201: BatchCreatedSerializer})
+    @action(detail=False, methods=["post"])
+    def batch(self, request: Request) -> Response:
+        if not isinstance(request.data, list) or not 0 < len(request.data) <= MAX_BATCH_SIZE:
+            raise serializers.ValidationError(
+                {"tasks": [f"Send a JSON array of 1 to {MAX_BATCH_SIZE} task bodies."]}
+            )
+        bodies = TaskCreateSerializer(data=request.data, many=True)
+        if not bodies.is_valid():
+            errors = {str(i): error for i, error in enumerate(bodies.errors) if error}
+            raise serializers.ValidationError({"tasks": errors})
+        batch, tasks = services.create_batch(request.user, bodies.validated_data)
+        body = {"batch": str(batch.pk), "tasks": TaskSerializer(tasks, many=True).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[TaskStatsQuerySerializer], responses=TaskStatsSerializer)
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def stats(self, request: Request) -> Response:
+        query = TaskStatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        stats = selectors.task_stats(
+            request.user,
+            type_name=params.get("type"),
+            start_date=params.get("start_date"),
+            end_date=params.get("end_date"),
+        )
+        return Response(TaskStatsSerializer(stats).data)
+
+
+class BatchViewSet(TenantScopedViewSet):
+    queryset = Batch.objects.all()
+    serializer_class = BatchSerializer
+    lookup_value_regex = UUID_PATTERN
+
+    def retrieve(self, request: Request, pk=None) -> Response:
+        return Response(BatchSerializer(selectors.batch_summary(self.get_object())).data)
