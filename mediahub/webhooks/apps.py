@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class WebhooksConfig(AppConfig):
     name = "mediahub.webhooks"
     label = "webhooks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from mediahub.webhooks.delivery import sweep_deliveries
+        from tasks.scheduler import register_periodic
+
+        register_periodic("webhooks.sweep", settings.WEBHOOKS_SWEEP_INTERVAL_SECONDS, sweep_deliveries)
