@@ -246,3 +246,31 @@ def test_disabled_endpoint_refuses_test_and_redeliver_with_409(api, tenant):
 def test_emit_rejects_unknown_types(tenant):
     with pytest.raises(ValueError), transaction.atomic():
         emit(tenant, "media.exploded", {})
+
+
+def test_create_honours_idempotency_key(api):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "create-hook-1"}
+    first = api.post(
+        "/api/v1/webhooks", {"url": "https://a.example/x", "events": ["*"]}, format="json", **headers
+    )
+    again = api.post(
+        "/api/v1/webhooks", {"url": "https://a.example/x", "events": ["*"]}, format="json", **headers
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert Endpoint.objects.count() == 1
+
+
+def test_admin_lists_endpoints_with_health_and_deliveries(admin_client, api, tenant):
+    created = create(api, events=["*"]).json()
+    with transaction.atomic():
+        emit(tenant, "media.ready", {"id": "m1"})
+    delivery = Delivery.objects.get(endpoint_id=created["id"])
+    page = admin_client.get("/admin/webhooks/endpoint/")
+    assert page.status_code == 200
+    assert b"hooks.example.com" in page.content and b"Consecutive failures" in page.content
+    assert admin_client.get(f"/admin/webhooks/endpoint/{created['id']}/change/").status_code == 200
+    assert admin_client.get("/admin/webhooks/delivery/").status_code == 200
+    detail = admin_client.get(f"/admin/webhooks/delivery/{delivery.id}/change/")
+    assert detail.status_code == 200
+    assert created["secret"].encode() not in detail.content
