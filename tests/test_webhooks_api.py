@@ -62,6 +62,7 @@ def test_rotate_returns_a_new_secret_and_keeps_the_old_one_for_the_overlap(api):
         ({"events": ["*", "media.ready"]}, "events"),
         ({"events": []}, "events"),
         ({"events": "media.ready"}, "events"),
+        ({"secret": "whsec_mine"}, "secret"),
     ],
 )
 def test_bad_input_is_400_naming_the_field(api, body, field):

@@ -200,17 +200,8 @@ def record(delivery: Delivery, started_at: datetime, outcome: transport.Outcome)
         status, next_attempt_at = Delivery.Status.PENDING, now + delay
     rides_broker = delay is not None and delay <= BROKER_DELAY_LIMIT
     with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            tenant_id=delivery.tenant_id,
-            delivery=delivery,
-            number=delivery.attempt,
-            started_at=started_at,
-            response_status=outcome.response_status,
-            response_body=outcome.response_body,
-            duration_ms=outcome.duration_ms,
-            error=outcome.error,
-        )
-        # Fenced by the attempt number: a worker that outlived its lease does not overwrite a newer one.
+        # Fenced by the attempt number: a worker that outlived its lease does not overwrite a newer
+        # attempt, and nothing is logged for a delivery deleted meanwhile (with its endpoint).
         settled = Delivery.objects.filter(
             pk=delivery.pk, attempt=delivery.attempt, status=Delivery.Status.PENDING
         ).update(
@@ -222,8 +213,20 @@ def record(delivery: Delivery, started_at: datetime, outcome: transport.Outcome)
             error=outcome.error,
             updated_at=now,
         )
+        if not settled:
+            return
+        DeliveryAttempt.objects.create(
+            tenant_id=delivery.tenant_id,
+            delivery=delivery,
+            number=delivery.attempt,
+            started_at=started_at,
+            response_status=outcome.response_status,
+            response_body=outcome.response_body,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error,
+        )
         _record_endpoint_health(delivery.endpoint_id, outcome.succeeded, now)
-        if settled and rides_broker:
+        if rides_broker:
             delay_ms = int(delay.total_seconds() * 1000)
             transaction.on_commit(lambda: ring([delivery.pk], delay_ms=delay_ms))
 

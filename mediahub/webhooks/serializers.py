@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from mediahub.api.serializers import StrictFieldsMixin
 from mediahub.webhooks.events import EVENT_TYPES
 from mediahub.webhooks.models import Delivery, DeliveryAttempt, Endpoint
 from mediahub.webhooks.targets import TargetRefused, check_url
@@ -31,7 +32,7 @@ class EndpointWithSecretSerializer(EndpointSerializer):
         fields = [*EndpointSerializer.Meta.fields, "secret"]
 
 
-class EndpointWriteSerializer(serializers.Serializer):
+class EndpointWriteSerializer(StrictFieldsMixin, serializers.Serializer):
     """What POST (url and events required) and PATCH (any subset) may set."""
 
     url = serializers.CharField(max_length=2000)
