@@ -139,6 +139,15 @@ def test_portrait_source_without_audio(tenant, worker, tmp_path, api_upload):
     assert all("mp4a" not in r["codecs"] for r in media.hls["renditions"])
     assert default_storage.exists(media.poster_key)
 
+    # A rerun makes only what is missing.
+    default_storage.delete(f"tenants/{tenant.id}/media/{media.id}/hls/360p/rendition.json")
+    rerun = task_services.create_task(tenant, "VideoTranscoding", {"media_id": str(media.id)})
+    wait_for(lambda: Task.objects.get(pk=rerun.pk).status == "completed", timeout=60)
+    rerun.refresh_from_db()
+    assert rerun.result["encoded"] == ["360p"]
+    media.refresh_from_db()
+    assert media.status == "ready" and [r["name"] for r in media.hls["renditions"]] == [s[0] for s in sizes]
+
 
 def test_audio_only_media_gets_aac_hls(tenant, worker, tmp_path, api_upload):
     media = api_upload(make_clip(tmp_path / "voice.m4a", video=False, seconds=3))

@@ -67,7 +67,7 @@ def _ffprobe_stream(raw: dict[str, Any]) -> dict[str, Any]:
         rotation = _int((raw.get("tags") or {}).get("rotate")) or 0
         for side_data in raw.get("side_data_list") or []:
             if "rotation" in side_data:
-                rotation = -int(side_data["rotation"])
+                rotation = int(side_data["rotation"])
         stream.update(
             width=raw.get("width") or 0,
             height=raw.get("height") or 0,
@@ -103,7 +103,7 @@ def _probe_with_pyav(path: Path) -> dict[str, Any]:
                     width=s.codec_context.width,
                     height=s.codec_context.height,
                     sar=f"{sar.numerator}:{sar.denominator}" if sar else "1:1",
-                    rotation=(-(_int(s.metadata.get("rotate")) or 0)) % 360,
+                    rotation=_pyav_rotation(container, s),
                     frame_rate=float(s.average_rate) if s.average_rate else None,
                     attached_pic=bool(s.disposition & av.stream.Disposition.attached_pic),
                 )
@@ -114,6 +114,17 @@ def _probe_with_pyav(path: Path) -> dict[str, Any]:
             streams.append(stream)
         duration = container.duration / av.time_base if container.duration else None
         return _summary(container.format.name, duration, container.bit_rate or None, streams)
+
+
+def _pyav_rotation(container, stream) -> int:
+    """Quarter turns live in the stream's display matrix, which PyAV shows on decoded frames."""
+    import av
+
+    try:
+        frame = next(container.decode(stream))
+    except (StopIteration, av.FFmpegError):
+        return 0
+    return int(frame.rotation or 0) % 360
 
 
 def _summary(fmt: str, duration: float | None, bit_rate: int | None, streams: list[dict]) -> dict[str, Any]:

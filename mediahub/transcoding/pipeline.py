@@ -28,7 +28,8 @@ ENCODE_PROGRESS_SHARE = 95.0
 
 
 def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
-    """Run the whole job for ``media``; returns the task result: ``{"hls": …, "poster_key": …}``."""
+    """Run the whole job for ``media``; returns the task result: ``{"hls", "poster_key", "encoded"}``
+    (``encoded``: the renditions this run had to make)."""
     store = storage.get_store()
     ctx.set_phase("pre_processing")
     source = ctx.workdir / "source"
@@ -67,7 +68,11 @@ def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
         renditions, lambda name: f"{name}/{ffmpeg.PLAYLIST_NAME}"
     ))  # fmt: skip
     poster_key = _poster(ctx, store, media, source, info, planned) if video else ""
-    return {"hls": {"master_key": master_key, "renditions": renditions}, "poster_key": poster_key}
+    return {
+        "hls": {"master_key": master_key, "renditions": renditions},
+        "poster_key": poster_key,
+        "encoded": [r.name for r in missing],
+    }
 
 
 def _finished_renditions(store, prefix: str, planned: list[Rendition]) -> dict[str, dict[str, Any]]:
