@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from mediahub import services
+from tasks.workers import worker_process_argvs
 from tenants.services import issue_demo_key
 
 READY_TIMEOUT_SECONDS = 60
@@ -59,7 +60,16 @@ class Command(BaseCommand):
 
             web_env = {**child_env, "HOST": host, "PORT": port}
             web_env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(data_dir / "prometheus"))
-            for name, argv, env in [("gunicorn", gunicorn_argv(), web_env)]:
+            commands = [
+                ("gunicorn", gunicorn_argv(), web_env),
+                *[("dramatiq worker", argv, child_env) for argv in worker_process_argvs()],
+                (
+                    "scheduler",
+                    [sys.executable, str(settings.BASE_DIR / "manage.py"), "run_scheduler"],
+                    child_env,
+                ),
+            ]
+            for name, argv, env in commands:
                 process = services.spawn(argv, env=env)
                 apps[process.pid] = (name, process)
 

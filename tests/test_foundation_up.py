@@ -1,0 +1,162 @@
+"""``make run`` smoke test: ``manage.py up`` on embedded defaults in a fresh folder, then a clean stop."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+from django.conf import settings
+
+from tests.services import free_port
+
+# Everything that would point the instance at the test session's servers: it must use its own.
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "BROKER_URL",
+    "RABBITMQ_URL",
+    "REDIS_KEY_PREFIX",
+    "SECRET_KEY",
+)
+
+
+def get(url: str, key: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.3)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def ready(base: str) -> bool:
+    try:
+        return get(f"{base}/readyz")[0] == 200
+    except OSError:
+        return False
+
+
+def process_tree(root: int, data_dir: Path) -> list[psutil.Process]:
+    """``up`` with its descendants, plus the embedded PostgreSQL (pg_ctl detaches it)."""
+    parent = psutil.Process(root)
+    tree = [parent, *parent.children(recursive=True)]
+    postmaster = psutil.Process(int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0]))
+    return tree + [postmaster, *postmaster.children(recursive=True)]
+
+
+class Instance:
+    """``manage.py up`` as a subprocess; ``stop()`` sends SIGTERM and returns the exit status."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.base = f"http://127.0.0.1:{free_port()}"
+        self.env = {
+            k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES and not k.startswith("S3_")
+        }
+        self.env.update(
+            MEDIAHUB_DATA=str(data_dir),
+            PORT=self.base.rsplit(":", 1)[1],
+            WEB_CONCURRENCY="2",
+            GUNICORN_ACCESS_LOG="false",
+        )
+        self.process = subprocess.Popen(
+            [*MANAGE, "up"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.output: list[str] = []
+        self.reader = threading.Thread(target=lambda: self.output.extend(self.process.stdout), daemon=True)
+        self.reader.start()
+
+    def wait_ready(self) -> str:
+        """Waits for /readyz and returns the demo key of the banner."""
+        wait_for(lambda: ready(self.base) or self.process.poll() is not None, 180, "/readyz")
+        assert self.process.poll() is None, self.log()
+        return wait_for(lambda: re.search(r"API key\s+(mh_live_\S+)", self.log()), 10, "the banner")[1]
+
+    def log(self) -> str:
+        return "".join(self.output)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(90)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.reader.join(5)
+
+
+MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+
+
+def test_up_serves_the_api_stops_cleanly_and_restarts_on_its_data():
+    data_dir = Path(tempfile.mkdtemp(prefix="mh-up-"))  # short: unix socket paths are limited
+    first = Instance(data_dir)
+    try:
+        demo_key = first.wait_ready()
+        status, body = get(f"{first.base}/api/v1/tenant", demo_key)
+        assert (status, body["slug"]) == (200, "demo")
+
+        # another shell, same MEDIAHUB_DATA: reaches the running instance's database
+        created = subprocess.run(
+            [*MANAGE, "create_tenant", "Smoke Test Inc"],
+            env=first.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert created.returncode == 0, created.stderr
+        key = re.search(r"mh_live_\S+", created.stdout)[0]
+        status, body = get(f"{first.base}/api/v1/tenant", key)
+        assert (status, body["name"]) == (200, "Smoke Test Inc")
+
+        tree = process_tree(first.process.pid, data_dir)
+        names = {p.name() for p in tree}
+        assert {"postgres", "redis-server"} <= names, names
+        assert any("gunicorn" in " ".join(p.cmdline()) for p in tree)
+        assert any("dramatiq" in " ".join(p.cmdline()) for p in tree)
+        assert any("run_scheduler" in " ".join(p.cmdline()) for p in tree)
+    finally:
+        assert first.stop() == 0, first.log()
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, [(p.pid, p.name()) for p in alive]
+    leftovers = [
+        p.info
+        for p in psutil.process_iter(["pid", "name", "cmdline"])
+        if str(data_dir) in " ".join(p.info["cmdline"] or [])
+    ]
+    assert not leftovers, leftovers
+
+    second = Instance(data_dir)
+    try:
+        new_demo_key = second.wait_ready()
+        assert get(f"{second.base}/api/v1/tenant", key)[1]["name"] == "Smoke Test Inc"  # data kept
+        assert get(f"{second.base}/api/v1/tenant", demo_key)[0] == 401  # the old demo key was revoked
+        assert get(f"{second.base}/api/v1/tenant", new_demo_key)[0] == 200
+    finally:
+        assert second.stop() == 0, second.log()
+    shutil.rmtree(data_dir, ignore_errors=True)
