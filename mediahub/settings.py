@@ -231,6 +231,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status"; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "tasks.models.Task.Status",
+        "MediaStatusEnum": "mediahub.media.models.Media.Status",
+        "DeliveryStatusEnum": "mediahub.webhooks.models.Delivery.Status",
+    },
 }
 
 # --- API limits ---
