@@ -117,3 +117,37 @@ def test_https_connects_to_the_checked_address_with_the_hostname_for_sni_and_cer
         assert server_names[-1] == "localhost"
     finally:
         receiver.stop()
+
+
+def fake_dns(monkeypatch, name, addresses):
+    """Make ``name`` resolve to ``addresses`` (the resolver is the one thing these tests control)."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != name:
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in addresses]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_with_any_private_address_is_refused(settings, monkeypatch):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    fake_dns(monkeypatch, "rebind.example", ["93.184.215.14", "169.254.169.254"])
+    outcome = transport.post("https://rebind.example/hook", b"{}", {}, timeout=1)
+    assert outcome.error == "Refused: rebind.example resolves to a non-public address (169.254.169.254)."
+
+
+def test_the_next_address_is_tried_when_one_refuses(settings, monkeypatch):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    receiver = Receiver().start()
+    try:
+        # 127.0.0.2 is loopback too, but nothing listens there.
+        fake_dns(monkeypatch, "hooks.example", ["127.0.0.2", "127.0.0.1"])
+        outcome = transport.post(f"http://hooks.example:{receiver.port}/hook", b"{}", {}, timeout=5)
+        assert outcome.succeeded
+        assert receiver.requests[0].headers["host"] == f"hooks.example:{receiver.port}"
+    finally:
+        receiver.stop()
+    refused = transport.post(receiver.url, b"{}", {}, timeout=5)
+    assert refused.error.startswith("Could not connect:") and "refused" in refused.error

@@ -52,18 +52,18 @@ def check_url(url: str) -> SplitResult:
     return parts
 
 
-def resolve(host: str, port: int) -> str:
-    """An address of ``host`` to connect to, every resolved address having passed the check."""
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses of ``host`` to connect to, in resolver order, every one having passed the check."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise TargetRefused(f"Could not resolve {host}: {exc.strerror}") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not private_targets_allowed():
-        refused = sorted({a for a in addresses if not is_public_address(a)})
+        refused = [a for a in addresses if not is_public_address(a)]
         if refused:
             raise TargetRefused(f"{host} resolves to a non-public address ({', '.join(refused)}).")
-    return addresses[0]
+    return addresses
 
 
 def _is_ip_literal(host: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import SplitResult
 
 import urllib3
 
@@ -38,20 +39,39 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outc
     try:
         parts = check_url(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = resolve(parts.hostname, port)
+        addresses = resolve(parts.hostname, port)
     except TargetRefused as exc:
         return outcome(error=f"Refused: {exc}")
 
-    # The pool connects to the checked address; Host (and SNI plus certificate checks) keep the name.
-    pool_options = {"port": port, "timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
+    error = f"Timed out after {timeout:g} s."
+    for address in addresses:
+        remaining = timeout - (time.monotonic() - started)
+        if remaining <= 0:
+            break
+        try:
+            return outcome(*_post_to(address, port, parts, body, headers, remaining))
+        except urllib3.exceptions.NewConnectionError as exc:  # refused or unreachable: next address
+            error = f"Could not connect: {exc}"
+        except urllib3.exceptions.TimeoutError:
+            return outcome(error=f"Timed out after {timeout:g} s.")
+        except urllib3.exceptions.HTTPError as exc:
+            return outcome(error=f"Request failed: {exc}")
+    return outcome(error=error)
+
+
+def _post_to(
+    address: str, port: int, parts: SplitResult, body: bytes, headers: dict[str, str], timeout: float
+) -> tuple[int, str]:
+    """POST to exactly ``address``; Host, SNI and the certificate check keep the URL's host name."""
+    options = {"port": port, "timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
     if parts.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
-            address, server_hostname=parts.hostname, cert_reqs="CERT_REQUIRED", **pool_options
+            address, server_hostname=parts.hostname, cert_reqs="CERT_REQUIRED", **options
         )
     else:
-        pool = urllib3.HTTPConnectionPool(address, **pool_options)
+        pool = urllib3.HTTPConnectionPool(address, **options)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
+    with pool:
         response = pool.urlopen(
             "POST",
             path,
@@ -63,13 +83,6 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outc
             assert_same_host=False,
         )
         try:
-            answer = response.read(RESPONSE_BODY_LIMIT).decode("utf-8", errors="replace")
+            return response.status, response.read(RESPONSE_BODY_LIMIT).decode("utf-8", errors="replace")
         finally:
             response.release_conn()
-        return outcome(response.status, answer)
-    except urllib3.exceptions.TimeoutError:
-        return outcome(error=f"Timed out after {timeout:g} s.")
-    except urllib3.exceptions.HTTPError as exc:
-        return outcome(error=f"Request failed: {exc}")
-    finally:
-        pool.close()
