@@ -58,6 +58,10 @@ _watcher: threading.Thread | None = None
 def process_queue(type_name: str) -> None:
     """What a doorbell does: run runnable tasks of the type back to back until none is left,
     the worker stops, or the claim loop's time is up (then ring again for the rest)."""
+    if shutting_down.is_set():
+        # A stopping worker must not swallow the doorbell (e.g. the one a released task rang).
+        ring(type_name)
+        return
     _ensure_watcher()
     loop_ends = time.monotonic() + settings.TASK_CLAIM_LOOP_SECONDS
     while not shutting_down.is_set():
@@ -220,6 +224,7 @@ def _watch() -> None:
         with _running_lock:
             running = dict(_running)
         if not running:
+            connection.close()  # an idle worker holds no database connection
             continue
         try:
             next_heartbeat = _check(running, next_heartbeat)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import dramatiq
 from django.conf import settings
+from django.db import connection
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
@@ -35,20 +40,20 @@ def _bind_actors(broker: dramatiq.Broker) -> None:
 
 
 @contextlib.contextmanager
-def bound_broker(kind: str) -> Iterator[dramatiq.Broker]:
+def bound_broker(kind: str, url: str | None = None) -> Iterator[dramatiq.Broker]:
     """A real broker of ``kind`` ("rabbitmq" or "redis") with the project's middleware, bound to
     the task actors for the duration (the ``task_broker`` fixture runs a test on each)."""
     original = dramatiq.get_broker()
     if kind == "rabbitmq":
-        broker = RabbitmqBroker(url=os.environ["RABBITMQ_URL"], middleware=list(original.middleware))
+        broker = RabbitmqBroker(url=url or broker_url(kind), middleware=list(original.middleware))
     else:
         broker = RedisBroker(
-            url=os.environ["REDIS_URL"],
-            namespace=f"{settings.REDIS_KEY_PREFIX}-dramatiq-test",
+            url=url or broker_url(kind),
+            namespace=f"{settings.REDIS_KEY_PREFIX}-dramatiq",  # as a worker subprocess has it
             middleware=list(original.middleware),
         )
     _bind_actors(broker)
-    if kind == "redis":  # a RabbitMQ session has its own fresh vhost
+    if kind == "redis" and url is None:  # a RabbitMQ session has its own fresh vhost
         broker.flush_all()
     try:
         yield broker
@@ -65,3 +70,46 @@ def running_worker(broker: dramatiq.Broker, threads: int = 4, queues=None) -> It
         yield worker
     finally:
         worker.stop(timeout=10_000)
+
+
+def broker_kind(broker: dramatiq.Broker) -> str:
+    return "rabbitmq" if isinstance(broker, RabbitmqBroker) else "redis"
+
+
+def broker_url(kind: str) -> str:
+    return os.environ["RABBITMQ_URL"] if kind == "rabbitmq" else os.environ["REDIS_URL"]
+
+
+@contextlib.contextmanager
+def worker_subprocess(kind: str, queue: str, log_path, **env: str) -> Iterator[subprocess.Popen]:
+    """A real ``dramatiq`` worker command (1 process, 2 threads) on the test database and broker."""
+    url = urlsplit(settings.DATABASE_URL)
+    database_url = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+    environment = {
+        **os.environ,
+        "BROKER_URL": broker_url(kind),
+        "DATABASE_URL": database_url,
+        "TASK_TYPE_MODULES": "tests.tasktypes",
+        **env,
+    }
+    argv = [sys.executable, "-m", "dramatiq", "--processes", "1", "--threads", "2"]
+    argv += ["--queues", queue, "--", "django_dramatiq.setup"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            cwd=settings.BASE_DIR,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

@@ -15,8 +15,9 @@ from tasks.types import TaskType
 
 @register
 class Echo(TaskType):
-    """Returns its payload; ``sleep`` seconds (cancellable), ``fail``: "permanent" fails at once,
-    "transient" fails until ``retry_count`` reaches ``fail_times``."""
+    """Returns its payload; ``sleep`` seconds (cancellable; only in the first attempt with
+    ``sleep_once``), ``fail``: "permanent" fails at once, "transient" fails until ``retry_count``
+    reaches ``fail_times``."""
 
     name = "TestEcho"
     queue = "test_echo"
@@ -25,6 +26,7 @@ class Echo(TaskType):
         "properties": {
             "value": {"type": "integer"},
             "sleep": {"type": "number", "minimum": 0},
+            "sleep_once": {"type": "boolean"},
             "fail": {"enum": ["permanent", "transient"]},
             "fail_times": {"type": "integer"},
         },
@@ -35,7 +37,9 @@ class Echo(TaskType):
     default_max_retries = 3
 
     def run(self, ctx):
-        deadline = time.monotonic() + ctx.payload.get("sleep", 0)
+        first_attempt = ctx.task.attempts.count() == 1
+        sleep = ctx.payload.get("sleep", 0) if first_attempt or not ctx.payload.get("sleep_once") else 0
+        deadline = time.monotonic() + sleep
         while time.monotonic() < deadline:
             ctx.check_cancelled()
             time.sleep(0.05)

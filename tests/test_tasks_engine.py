@@ -1,19 +1,199 @@
-import pytest
+"""The task engine against real brokers (each test runs on RabbitMQ and on Redis) and PostgreSQL."""
 
-from tasks import services
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from django.utils import timezone
+
+from mediahub.webhooks.models import Event
+from tasks import maintenance, services
 from tasks.models import Task
-from tests.task_helpers import running_worker, wait_for
+from tenants.services import create_tenant
+from tests.task_helpers import bound_broker, broker_kind, running_worker, wait_for, worker_subprocess
+from tests.tasktypes import limited_probe
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+Status = Task.Status
+
+
+def status_of(task: Task) -> str:
+    return Task.objects.get(pk=task.pk).status
+
+
+def all_in(tasks, *statuses) -> bool:
+    return Task.objects.filter(pk__in=[t.pk for t in tasks], status__in=statuses).count() == len(tasks)
 
 
 def test_task_runs_to_completion(task_broker, tenant):
     task = services.create_task(tenant, "TestEcho", {"value": 7})
-    assert task.status == Task.Status.PENDING
     with running_worker(task_broker):
-        wait_for(lambda: Task.objects.get(pk=task.pk).status == Task.Status.COMPLETED)
+        wait_for(lambda: status_of(task) == Status.COMPLETED)
     task.refresh_from_db()
-    assert task.result == {"value": 7}
-    assert task.progress == 100
-    assert [a.number for a in task.attempts.all()] == [1]
-    assert task.attempts.get().finished_at is not None
+    assert task.result == {"value": 7} and task.progress == 100 and task.phase is None
+    attempt = task.attempts.get()
+    assert attempt.number == 1 and attempt.finished_at is not None and attempt.error == ""
+    types = list(Event.objects.filter(tenant=tenant).order_by("created_at").values_list("type", flat=True))
+    assert types == ["task.created", "task.started", "task.completed"]
+
+
+def test_priority_then_age_with_one_worker_slot(task_broker, tenant):
+    priorities = [1, 5, 9, 5, 0, 9, 3]
+    tasks = [services.create_task(tenant, "TestEcho", {"value": p}, priority=p) for p in priorities]
+    with running_worker(task_broker, threads=1):
+        wait_for(lambda: all_in(tasks, Status.COMPLETED))
+    ran = list(Task.objects.order_by("started_at").values_list("pk", flat=True))
+    expected = [t.pk for t in sorted(tasks, key=lambda t: (-t.priority, t.created_at))]
+    assert ran == expected
+
+
+def test_type_and_tenant_limits_hold_under_50_queued_tasks(task_broker, tenant, other_tenant):
+    # TestLimited: at most 3 running overall, 2 per tenant. Tenant A has most of the work.
+    third, _ = create_tenant("Initech")
+    limited_probe.reset()
+    owners = [tenant] * 30 + [other_tenant] * 10 + [third] * 10
+    tasks = [services.create_task(owner, "TestLimited", {}) for owner in owners]
+    with running_worker(task_broker, threads=8):
+        wait_for(lambda: all_in(tasks, Status.COMPLETED), timeout=60)
+    assert limited_probe.peak["all"] == 3
+    assert max(limited_probe.peak[t.pk] for t in (tenant, other_tenant, third)) == 2
+    assert not Task.objects.exclude(status=Status.COMPLETED).exists()
+
+
+def test_transient_failure_retries_after_a_real_backoff(task_broker, tenant, settings):
+    settings.TASK_RETRY_BACKOFF_BASE_SECONDS = 3  # first retry waits 1.5-3 s
+    task = services.create_task(tenant, "TestEcho", {"value": 1, "fail": "transient", "fail_times": 1})
+    with running_worker(task_broker):
+        wait_for(lambda: Task.objects.filter(pk=task.pk, retry_count=1).exists())
+        scheduled = Task.objects.get(pk=task.pk)
+        assert scheduled.status == Status.SCHEDULED
+        first = scheduled.attempts.get()
+        assert "flaky" in first.error and "flaky" in scheduled.error
+        assert (scheduled.scheduled_at - first.finished_at).total_seconds() >= 1.4
+        wait_for(lambda: status_of(task) == Status.COMPLETED)
+    task.refresh_from_db()
+    second = task.attempts.get(number=2)
+    assert second.started_at >= scheduled.scheduled_at
+    assert Event.objects.filter(tenant=tenant, type="task.retrying").count() == 1
+
+
+def test_permanent_error_fails_at_once(task_broker, tenant):
+    task = services.create_task(tenant, "TestEcho", {"value": 1, "fail": "permanent"}, max_retries=5)
+    with running_worker(task_broker):
+        wait_for(lambda: status_of(task) == Status.FAILED)
+    task.refresh_from_db()
+    assert task.retry_count == 0 and task.attempts.count() == 1
+    assert "bad input" in task.error
+    assert not Event.objects.filter(type="task.retrying").exists()
+
+
+def _ffmpeg_processes():
+    return [p for p in psutil.Process().children(recursive=True) if p.name() == "ffmpeg"]
+
+
+def _wait_for_running_ffmpeg(task):
+    wait_for(lambda: Task.objects.filter(pk=task.pk, progress__gt=0).exists(), timeout=30)
+    (ffmpeg,) = _ffmpeg_processes()
+    return ffmpeg, Path(ffmpeg.cmdline()[-1]).parent
+
+
+def test_cancel_kills_a_running_ffmpeg_within_2_seconds(task_broker, tenant):
+    task = services.create_task(tenant, "TestLongFFmpeg", {"seconds": 120})
+    with running_worker(task_broker):
+        ffmpeg, workdir = _wait_for_running_ffmpeg(task)
+        assert workdir.is_dir()
+        cancelled_at = time.monotonic()
+        services.cancel_task(task)
+        wait_for(lambda: not ffmpeg.is_running(), timeout=2, interval=0.02)
+        assert time.monotonic() - cancelled_at < 2
+        wait_for(lambda: not workdir.exists(), timeout=2)
+        assert _ffmpeg_processes() == []
+    task.refresh_from_db()
+    assert task.status == Status.CANCELLED and task.attempts.get().finished_at is not None
+
+
+def test_timeout_kills_ffmpeg_and_fails_the_attempt(task_broker, tenant):
+    task = services.create_task(tenant, "TestLongFFmpeg", {"seconds": 120}, timeout_seconds=2, max_retries=0)
+    with running_worker(task_broker):
+        wait_for(lambda: status_of(task) == Status.FAILED, timeout=10)
+        assert _ffmpeg_processes() == []
+    assert "timed out" in Task.objects.get(pk=task.pk).error
+
+
+def test_delete_stops_a_running_task(task_broker, tenant):
+    task = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 30})
+    with running_worker(task_broker) as worker:
+        wait_for(lambda: status_of(task) == Status.PROCESSING)
+        services.delete_task(task)
+        # The worker thread is free again within about a second: the next task runs at once.
+        follower = services.create_task(tenant, "TestEcho", {"value": 2})
+        started = time.monotonic()
+        wait_for(lambda: status_of(follower) == Status.COMPLETED, timeout=5)
+        assert time.monotonic() - started < 3
+        assert worker is not None
+    assert not Task.objects.filter(pk=task.pk).exists()
+
+
+def test_dependent_runs_only_after_its_dependency_completed(task_broker, tenant):
+    first = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 0.5})
+    second = services.create_task(tenant, "TestEcho", {"value": 2}, depends_on=[first], priority=9)
+    with running_worker(task_broker):
+        wait_for(lambda: status_of(second) == Status.COMPLETED)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.started_at >= first.completed_at
+
+
+def test_graceful_stop_releases_in_flight_tasks(task_broker, tenant):
+    task = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 60, "sleep_once": True})
+    with running_worker(task_broker):
+        wait_for(lambda: status_of(task) == Status.PROCESSING)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 5
+    task.refresh_from_db()
+    assert task.status == Status.PENDING and task.retry_count == 0
+    assert "stopped" in task.attempts.get().error
+    assert not Event.objects.filter(type__in=["task.failed", "task.retrying"]).exists()
+    with running_worker(task_broker):  # the release rang again: a new worker finishes it
+        wait_for(lambda: status_of(task) == Status.COMPLETED)
+    assert Task.objects.get(pk=task.pk).attempts.count() == 2
+
+
+def test_broker_down_while_creating_then_everything_runs(task_broker, tenant, settings):
+    kind = broker_kind(task_broker)
+    closed_port = {"rabbitmq": "amqp://guest:guest@127.0.0.1:1/", "redis": "redis://127.0.0.1:1/0"}[kind]
+    with bound_broker(kind, url=closed_port):
+        tasks = [services.create_task(tenant, "TestEcho", {"value": i}) for i in range(5)]
+    assert all_in(tasks, Status.PENDING)
+    settings.TASK_RERING_AFTER_SECONDS = 0
+    with running_worker(task_broker):
+        time.sleep(0.5)
+        assert all_in(tasks, Status.PENDING)  # no message survived the outage
+        assert maintenance.sweep() == 5
+        wait_for(lambda: all_in(tasks, Status.COMPLETED))
+
+
+def test_worker_killed_mid_task_is_reaped_and_completes_exactly_once(task_broker, tenant, settings, tmp_path):
+    kind = broker_kind(task_broker)
+    settings.TASK_HEARTBEAT_TIMEOUT_SECONDS = 2
+    settings.TASK_RETRY_BACKOFF_BASE_SECONDS = 0.5
+    task = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 60, "sleep_once": True})
+    with worker_subprocess(kind, "test_echo", tmp_path / "worker.log", TASK_HEARTBEAT_SECONDS="0.5") as proc:
+        wait_for(lambda: status_of(task) == Status.PROCESSING, timeout=30)
+        (child,) = psutil.Process(proc.pid).children()
+        os.kill(child.pid, signal.SIGKILL)
+        proc.wait(20)
+    assert status_of(task) == Status.PROCESSING  # nobody knows yet
+    with running_worker(task_broker):
+        wait_for(lambda: maintenance.reap() or status_of(task) != Status.PROCESSING, timeout=10)
+        wait_for(lambda: status_of(task) == Status.COMPLETED, timeout=15)
+    task.refresh_from_db()
+    first, second = task.attempts.all()
+    assert "Worker lost" in first.error and second.error == ""
+    assert task.retry_count == 1 and task.result == {"value": 1}
+    assert Event.objects.filter(type="task.completed").count() == 1
+    assert timezone.now() - task.completed_at < timezone.timedelta(seconds=30)
