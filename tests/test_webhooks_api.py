@@ -1,13 +1,16 @@
 """The webhooks HTTP API: endpoints CRUD, secrets, validation, scopes and tenant isolation."""
 
 import base64
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from mediahub.webhooks import signing
+from mediahub.webhooks.delivery import purge_old_events
 from mediahub.webhooks.events import emit
-from mediahub.webhooks.models import Delivery, Endpoint
+from mediahub.webhooks.models import Delivery, Endpoint, Event
 from tests.conftest import client_for
 
 
@@ -275,3 +278,18 @@ def test_admin_lists_endpoints_with_health_and_deliveries(admin_client, api, ten
     detail = admin_client.get(f"/admin/webhooks/delivery/{delivery.id}/change/")
     assert detail.status_code == 200
     assert created["secret"].encode() not in detail.content
+
+
+def test_purge_keeps_recent_events_and_those_still_being_sent(api, tenant):
+    create(api, events=["media.ready"])
+    with transaction.atomic():
+        sent = emit(tenant, "media.ready", {"id": "sent"})
+        sending = emit(tenant, "media.ready", {"id": "sending"})
+        unsubscribed = emit(tenant, "task.created", {"id": "nobody listens"})
+        recent = emit(tenant, "media.ready", {"id": "recent"})
+    Delivery.objects.filter(event=sent).update(status=Delivery.Status.SUCCEEDED)
+    Event.objects.exclude(pk=recent.pk).update(created_at=timezone.now() - timedelta(days=31))
+
+    assert purge_old_events() == 2
+    assert set(Event.objects.values_list("id", flat=True)) == {sending.id, recent.id}
+    assert not Event.objects.filter(pk__in=[sent.pk, unsubscribed.pk]).exists()

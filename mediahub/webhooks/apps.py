@@ -8,7 +8,8 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from mediahub.webhooks.delivery import sweep_deliveries
+        from mediahub.webhooks.delivery import purge_old_events, sweep_deliveries
         from tasks.scheduler import register_periodic
 
         register_periodic("webhooks.sweep", settings.WEBHOOKS_SWEEP_INTERVAL_SECONDS, sweep_deliveries)
+        register_periodic("webhooks.purge", 3600, purge_old_events)

@@ -40,6 +40,7 @@ BROKER_DELAY_LIMIT = timedelta(seconds=60)
 # The sweep rings again for a due delivery whose last doorbell was due longer ago than this.
 SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_BATCH = 1000
+PURGE_BATCH = 1000
 # When an endpoint already has its share of requests in flight, look again after about this long.
 BUSY_ENDPOINT_DELAY_MS = 500
 # Retry waits vary by this fraction either way, so failures of a burst do not retry in lockstep.
@@ -262,3 +263,19 @@ def sweep_deliveries() -> int:
         if ids:
             transaction.on_commit(lambda: ring(ids))
     return len(ids)
+
+
+def purge_old_events() -> int:
+    """Delete events (with their delivery logs) older than the retention, unless still being sent."""
+    cutoff = timezone.now() - timedelta(days=settings.WEBHOOKS_EVENT_RETENTION_DAYS)
+    purged = 0
+    while True:
+        batch = list(
+            Event.objects.filter(created_at__lt=cutoff)
+            .exclude(deliveries__status=Delivery.Status.PENDING)
+            .values_list("id", flat=True)[:PURGE_BATCH]
+        )
+        if not batch:
+            return purged
+        Event.objects.filter(pk__in=batch).delete()
+        purged += len(batch)
