@@ -25,3 +25,6 @@ test: install services
 
 lint: install
 	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python benchmarks/api_latency.py

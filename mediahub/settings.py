@@ -174,7 +174,8 @@ STORAGES = {
 }
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Collected static files (admin, Swagger UI), served by WhiteNoise; images collect them at build time.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
 
 # --- ffmpeg: the system binary when present, else the one shipped by imageio-ffmpeg ---
 FFMPEG_BINARY = env.str("FFMPEG_BINARY", default="") or services.find_ffmpeg()
