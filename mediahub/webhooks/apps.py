@@ -8,6 +8,9 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Declares the delivery actor in every process, so workers (and ``manage.py up``, which
+        # starts one worker command per declared queue) know the ``webhooks`` queue.
+        from mediahub.webhooks import actors  # noqa: F401
         from mediahub.webhooks.delivery import purge_old_events, sweep_deliveries
         from tasks.scheduler import register_periodic
 
