@@ -89,6 +89,7 @@ class Command(BaseCommand):
                     ]
                 )
             )
+            self.stdout.flush()  # the banner must not wait in a pipe's buffer (logs, tests)
             pid, status = os.wait()  # until a child exits or a signal arrives
             name, process = apps[pid]
             process.returncode = os.waitstatus_to_exitcode(status)
