@@ -137,8 +137,9 @@ TASK_SWEEP_INTERVAL_SECONDS = env.float("TASK_SWEEP_INTERVAL_SECONDS", default=5
 # Runnable tasks whose doorbell is older than this are rung again by the sweeper.
 TASK_RERING_AFTER_SECONDS = env.float("TASK_RERING_AFTER_SECONDS", default=30.0)
 TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
-# Worker processes per queue: CPU-bound queues (ffmpeg) get one single-threaded process per core.
-TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=1)
+# Worker processes per queue: CPU-bound queues (ffmpeg) get one single-threaded process per core;
+# the others Dramatiq's own default, one process per core with 8 threads each.
+TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=os.cpu_count() or 1)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
 TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding"])
 TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)

@@ -20,7 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from dramatiq.middleware import raise_thread_exception
 
@@ -119,8 +120,10 @@ def claim_next(type_name: str) -> tuple[Task, TaskAttempt] | None:
         )
         if task is None:
             return None
-        number = (task.attempts.aggregate(n=Max("number"))["n"] or 0) + 1
-        attempt = TaskAttempt.objects.create(task=task, number=number, started_at=now)
+        previous = TaskAttempt.objects.filter(task=task).values("task").annotate(n=Max("number"))
+        attempt = TaskAttempt.objects.create(
+            task=task, number=Coalesce(Subquery(previous.values("n")), 0) + 1, started_at=now
+        )
         services.transition(task, Status.PROCESSING, progress=0)
         return task, attempt
 
@@ -177,12 +180,7 @@ def _record_failure(task: Task, attempt: TaskAttempt, started_at: datetime, exc:
     error = str(exc) if isinstance(exc, TaskError) else f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, TaskCancelled | WorkerShuttingDown):
         logger.warning(
-            "task %s (%s) attempt %s failed: %s",
-            task.pk,
-            task.type,
-            attempt.number,
-            error,
-            exc_info=not isinstance(exc, TaskError),
+            "task %s (%s) failed: %s", task.pk, task.type, error, exc_info=not isinstance(exc, TaskError)
         )
     with transaction.atomic():
         _close_attempt(attempt, error)

@@ -83,7 +83,8 @@ def transition(task: Task, to: str, **changes: Any) -> Task:
         task.completed_at = now
     for field, value in changes.items():
         setattr(task, field, value)
-    task.save()
+    # Only what the move changes, so a concurrent edit (priority, progress) is not overwritten.
+    task.save(update_fields={"status", "phase", "started_at", "heartbeat_at", "completed_at", *changes})
 
     event = "task.retrying" if (from_status, to) in _RETRYING else _EVENTS.get(to)
     if event:

@@ -37,8 +37,9 @@ class Echo(TaskType):
     default_max_retries = 3
 
     def run(self, ctx):
-        first_attempt = ctx.task.attempts.count() == 1
-        sleep = ctx.payload.get("sleep", 0) if first_attempt or not ctx.payload.get("sleep_once") else 0
+        sleep = ctx.payload.get("sleep", 0)
+        if ctx.payload.get("sleep_once") and ctx.task.attempts.count() > 1:
+            sleep = 0
         deadline = time.monotonic() + sleep
         while time.monotonic() < deadline:
             ctx.check_cancelled()
