@@ -1,8 +1,10 @@
-"""The webhook HTTP client on its own: target checks before connecting, TLS with the right name."""
+"""The webhook HTTP client on its own (target checks before connecting, TLS with the right name)
+and the per-endpoint slots."""
 
 import datetime
 import socket
 import ssl
+import uuid
 
 import pytest
 from cryptography import x509
@@ -11,8 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from mediahub.webhooks import transport
+from mediahub.webhooks.slots import Slots
 from mediahub.webhooks.targets import is_public_address
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, wait_until
 
 
 @pytest.mark.parametrize(
@@ -151,3 +154,20 @@ def test_the_next_address_is_tried_when_one_refuses(settings, monkeypatch):
         receiver.stop()
     refused = transport.post(receiver.url, b"{}", {}, timeout=5)
     assert refused.error.startswith("Could not connect:") and "refused" in refused.error
+
+
+def test_endpoint_slots_bound_holders_and_a_leaked_slot_expires_under_load():
+    slots = Slots(f"test-{uuid.uuid4().hex}", limit=2, ttl_seconds=2)
+    assert slots.acquire() is not None  # held by a worker that is then killed: never released
+
+    def two_slots_free() -> bool:
+        with slots.hold() as acquired:  # other deliveries keep the endpoint busy meanwhile
+            assert acquired
+            token = slots.acquire()
+            if token is None:
+                return False
+            slots.release(token)
+            return True
+
+    assert not two_slots_free()
+    wait_until(two_slots_free, timeout=10)

@@ -22,12 +22,10 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from dramatiq.rate_limits import ConcurrentRateLimiter
-from dramatiq.rate_limits.backends import RedisBackend
 
-from mediahub import redis
 from mediahub.webhooks import signing, transport
 from mediahub.webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event
+from mediahub.webhooks.slots import Slots
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -100,7 +98,7 @@ def run_delivery(delivery_id: str) -> None:
     )
     if endpoint_id is None:
         return  # finished already: a duplicate or stale doorbell
-    with _endpoint_slots(endpoint_id).acquire(raise_on_failure=False) as acquired:
+    with _endpoint_slots(endpoint_id).hold() as acquired:
         if not acquired:
             # The endpoint is busy with other deliveries; give this worker to other endpoints.
             ring([delivery_id], delay_ms=BUSY_ENDPOINT_DELAY_MS)
@@ -113,15 +111,10 @@ def run_delivery(delivery_id: str) -> None:
     record(delivery, started_at, outcome)
 
 
-def _endpoint_slots(endpoint_id: UUID) -> ConcurrentRateLimiter:
-    """A Redis semaphore bounding the requests in flight to one endpoint across all workers."""
-    lease_ms = int((settings.WEBHOOKS_TIMEOUT_SECONDS + LEASE_MARGIN.total_seconds()) * 1000)
-    return ConcurrentRateLimiter(
-        RedisBackend(client=redis.get_redis()),
-        redis.key("webhooks", "endpoint-slots", endpoint_id),
-        limit=settings.WEBHOOKS_ENDPOINT_CONCURRENCY,
-        ttl=lease_ms,
-    )
+def _endpoint_slots(endpoint_id: UUID) -> Slots:
+    """Bounds the requests in flight to one endpoint across all workers; a slot outlives no lease."""
+    lease = settings.WEBHOOKS_TIMEOUT_SECONDS + LEASE_MARGIN.total_seconds()
+    return Slots(f"webhook-endpoint:{endpoint_id}", settings.WEBHOOKS_ENDPOINT_CONCURRENCY, lease)
 
 
 def claim(delivery_id: str) -> Delivery | None:
