@@ -25,10 +25,15 @@ HTTP_REQUEST_DURATION = Histogram(
 )
 
 
+# Collectors that compute their values at scrape time (e.g. task gauges read from the database);
+# they are per cluster, not per process, so they stay out of the multiprocess files.
+SCRAPE_REGISTRY = CollectorRegistry()
+
+
 def render() -> bytes:
     """The metrics in Prometheus text format."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(DEFAULT_REGISTRY)
+        return generate_latest(registry) + generate_latest(SCRAPE_REGISTRY)
+    return generate_latest(DEFAULT_REGISTRY) + generate_latest(SCRAPE_REGISTRY)
