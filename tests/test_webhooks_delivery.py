@@ -11,6 +11,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from PIL import Image
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from mediahub.webhooks import delivery as delivery_module
@@ -340,3 +341,17 @@ def test_sweep_rerings_deliveries_whose_worker_died(api, tenant, receiver, worke
     assert sorted(json.loads(r.body)["data"]["id"] for r in receiver.requests) == ["fresh", "lost"]
     lost.refresh_from_db()
     assert lost.status == Delivery.Status.SUCCEEDED and lost.attempt == 2
+
+
+def test_a_real_producer_event_arrives_as_the_api_shows_the_object(api, tenant, receiver, worker, tmp_path):
+    """One cross-check with a real producer (media upload): ``data`` is the object as the API returns it."""
+    endpoint = add_endpoint(api, receiver.url, ["media.created"])
+    Image.new("RGB", (16, 16), "blue").save(tmp_path / "blue.png")
+    with open(tmp_path / "blue.png", "rb") as file:
+        media = api.post("/api/v1/media", {"file": file}, format="multipart").json()
+
+    wait_until(lambda: len(receiver.requests) == 1)
+    payload = Webhook(endpoint["secret"]).verify(receiver.requests[0].body, receiver.requests[0].headers)
+    assert payload["type"] == "media.created"
+    assert payload["data"]["id"] == media["id"]
+    assert payload["data"]["filename"] == "blue.png" and payload["data"]["type"] == "image"
