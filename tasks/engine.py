@@ -147,7 +147,10 @@ def run_attempt(task: Task, attempt: TaskAttempt) -> None:
         _record_failure(task, attempt, running.started_at, WorkerShuttingDown("worker interrupted"))
         raise
     else:
-        _record_success(task, attempt, running.started_at, result)
+        try:
+            _record_success(task, attempt, running.started_at, result)
+        except (TypeError, ValueError) as exc:  # a result that is not JSON: a bug of the type
+            _record_failure(task, attempt, running.started_at, PermanentError(f"Unstorable result: {exc}"))
     finally:
         with _running_lock:
             _running.pop(task.pk, None)

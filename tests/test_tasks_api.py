@@ -241,3 +241,19 @@ def test_scopes(tenant):
     assert create(reader).status_code == 403
     assert reader.post(f"/api/v1/tasks/{task.pk}/cancel").status_code == 403
     assert reader.delete(f"/api/v1/tasks/{task.pk}").status_code == 403
+
+
+def test_idempotency_key_creates_one_task(api):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "create-task-1"}
+    body = {"type": "TestEcho", "payload": {"value": 1}}
+    first = api.post("/api/v1/tasks", body, format="json", **headers)
+    again = api.post("/api/v1/tasks", body, format="json", **headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert Task.objects.count() == 1
+
+
+def test_openapi_schema_describes_the_task_endpoints(api):
+    schema = api.get("/api/v1/schema?format=json").json()
+    for path in ["/api/v1/tasks", "/api/v1/tasks/{id}/cancel", "/api/v1/tasks/stats", "/api/v1/batches/{id}"]:
+        assert path in schema["paths"], path
