@@ -67,6 +67,9 @@ def build_hls_command(ffmpeg: str, job: HlsJob) -> list[str]:
             parts.append(f"a:{i}")
         stream_map.append(",".join([*parts, f"name:{r.name}"]))
     argv += ["-f", "hls", "-hls_time", str(job.segment_seconds), "-hls_playlist_type", "vod"]
+    # Segments appear under their final name only once complete, so they can be uploaded while
+    # ffmpeg still encodes the rest.
+    argv += ["-hls_flags", "temp_file"]
     argv += ["-hls_segment_filename", str(job.output_dir / "%v" / SEGMENT_PATTERN)]
     argv += ["-master_pl_name", MASTER_NAME, "-var_stream_map", " ".join(stream_map)]
     argv.append(str(job.output_dir / "%v" / PLAYLIST_NAME))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,10 @@ ENCODE_PROGRESS_SHARE = 95.0
 
 
 def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
-    """Run the whole job for ``media``; returns the task result: ``{"hls", "poster_key", "encoded"}``
-    (``encoded``: the renditions this run had to make)."""
+    """Run the whole job for ``media``; returns the task result: ``{"hls", "poster_key", "encoded",
+    "seconds"}`` (``encoded``: the renditions this run had to make; ``seconds``: time per step)."""
     store = storage.get_store()
+    clock = PhaseClock()
     ctx.set_phase("pre_processing")
     source = ctx.workdir / "source"
     store.download_file(media.original_key, source)
@@ -47,14 +49,18 @@ def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
         raise PermanentError(f"The video is {display[0]}x{display[1]}; the limit is {limit} pixels.")
     ladder = ctx.payload.get("ladder") or ctx.tenant.effective_settings["hls_ladder"]
     planned = plan_renditions(ladder, display, has_audio=audio is not None)
+    clock.lap("fetch_and_probe")
 
     prefix = storage.hls_prefix(media.tenant_id, media.id)
     finished = _finished_renditions(store, prefix, planned)
     missing = [r for r in planned if r.name not in finished]
     if missing:
         output = ctx.workdir / "hls"
-        _encode(ctx, source, output, missing, info, has_audio=audio is not None)
-        ctx.set_phase("post_processing")
+        with SegmentUploader(store, output, prefix, [r.name for r in missing]) as uploader:
+            _encode(ctx, source, output, missing, info, uploader, has_audio=audio is not None)
+            clock.lap("encode")
+            ctx.set_phase("post_processing")
+            uploader.finish()
         for variant in hls.parse_master((output / ffmpeg.MASTER_NAME).read_text()):
             name = variant["uri"].split("/", 1)[0]
             rendition = next(r for r in missing if r.name == name)
@@ -67,12 +73,28 @@ def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
     _put_text(store, ctx.workdir / ffmpeg.MASTER_NAME, master_key, hls.build_master(
         renditions, lambda name: f"{name}/{ffmpeg.PLAYLIST_NAME}"
     ))  # fmt: skip
+    clock.lap("upload")
     poster_key = _poster(ctx, store, media, source, info, planned) if video else ""
+    clock.lap("poster")
     return {
         "hls": {"master_key": master_key, "renditions": renditions},
         "poster_key": poster_key,
         "encoded": [r.name for r in missing],
+        "seconds": clock.laps,
     }
+
+
+class PhaseClock:
+    """Wall time of each step, for the task result (where a slow transcode spends its time)."""
+
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._since = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(now - self._since, 3)
+        self._since = now
 
 
 def _finished_renditions(store, prefix: str, planned: list[Rendition]) -> dict[str, dict[str, Any]]:
@@ -87,7 +109,46 @@ def _finished_renditions(store, prefix: str, planned: list[Rendition]) -> dict[s
     return finished
 
 
-def _encode(ctx, source: Path, output: Path, renditions, info, *, has_audio: bool) -> None:
+class SegmentUploader:
+    """Uploads segments while ffmpeg is still encoding, so little is left to upload when it exits.
+
+    ffmpeg writes each segment to a ``.tmp`` file and renames it once complete (``-hls_flags
+    temp_file``), so every ``.ts`` file seen is whole. ``finish`` uploads the rest and waits for all.
+    """
+
+    def __init__(self, store, output: Path, prefix: str, names: list[str]):
+        self.store, self.output, self.prefix, self.names = store, output, prefix, names
+        self.pool = ThreadPoolExecutor(UPLOAD_THREADS)
+        self.submitted: set[Path] = set()
+        self.futures = []
+
+    def __enter__(self) -> SegmentUploader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        # On cancel or failure nothing more is uploaded; without markers the partial output
+        # counts for nothing.
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def scan(self) -> None:
+        for name in self.names:
+            self._submit(sorted((self.output / name).glob("*.ts")))
+
+    def finish(self) -> None:
+        """ffmpeg has exited: upload what is left and wait for every upload."""
+        self.scan()
+        for future in self.futures:
+            future.result()  # re-raises a failed upload
+
+    def _submit(self, segments) -> None:
+        for path in segments:
+            if path not in self.submitted:
+                self.submitted.add(path)
+                key = f"{self.prefix}{path.parent.name}/{path.name}"
+                self.futures.append(self.pool.submit(self.store.upload_file, path, key, "video/mp2t"))
+
+
+def _encode(ctx, source: Path, output: Path, renditions, info, uploader, *, has_audio: bool) -> None:
     ctx.set_phase("running")
     video = probe.video_stream(info)
     job = ffmpeg.HlsJob(
@@ -102,7 +163,13 @@ def _encode(ctx, source: Path, output: Path, renditions, info, *, has_audio: boo
     tracker = ffmpeg.ProgressTracker(
         info.get("duration"), lambda percent: ctx.set_progress(percent * ENCODE_PROGRESS_SHARE / 100)
     )
-    result = ctx.run_process(ffmpeg.build_hls_command(settings.FFMPEG_BINARY, job), on_line=tracker)
+
+    def on_line(line: str) -> None:
+        tracker(line)
+        if line.startswith("progress="):  # once per progress report, about twice a second
+            uploader.scan()
+
+    result = ctx.run_process(ffmpeg.build_hls_command(settings.FFMPEG_BINARY, job), on_line=on_line)
     if result.returncode < 0:
         raise TransientError(f"ffmpeg was killed by signal {-result.returncode}.")
     if result.returncode != 0:
@@ -113,12 +180,9 @@ def _encode(ctx, source: Path, output: Path, renditions, info, *, has_audio: boo
 def _upload_rendition(
     store, prefix: str, folder: Path, rendition: Rendition, variant: dict
 ) -> dict[str, Any]:
-    """Segments first, then the playlist, then the completion marker: a rendition whose marker
+    """The playlist after its segments, then the completion marker: a rendition whose marker
     exists is whole."""
     key_prefix = f"{prefix}{rendition.name}/"
-    segments = sorted(p for p in folder.iterdir() if p.suffix == ".ts")
-    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-        list(pool.map(lambda p: store.upload_file(p, key_prefix + p.name, "video/mp2t"), segments))
     playlist_key = key_prefix + ffmpeg.PLAYLIST_NAME
     store.upload_file(folder / ffmpeg.PLAYLIST_NAME, playlist_key, "application/vnd.apple.mpegurl")
     described = {
