@@ -15,9 +15,9 @@ from tasks.types import TaskType
 
 @register
 class Echo(TaskType):
-    """Returns its payload; ``sleep`` seconds (cancellable; only in the first attempt with
-    ``sleep_once``), ``fail``: "permanent" fails at once, "transient" fails until ``retry_count``
-    reaches ``fail_times``."""
+    """Returns its payload. ``sleep``: seconds, cancellable (only in the first attempt with
+    ``sleep_once``); ``busy``: seconds that never check for cancellation; ``fail``: "permanent"
+    fails at once, "transient" fails until ``retry_count`` reaches ``fail_times``."""
 
     name = "TestEcho"
     queue = "test_echo"
@@ -27,6 +27,7 @@ class Echo(TaskType):
             "value": {"type": "integer"},
             "sleep": {"type": "number", "minimum": 0},
             "sleep_once": {"type": "boolean"},
+            "busy": {"type": "number", "minimum": 0},
             "fail": {"enum": ["permanent", "transient"]},
             "fail_times": {"type": "integer"},
         },
@@ -44,6 +45,9 @@ class Echo(TaskType):
         while time.monotonic() < deadline:
             ctx.check_cancelled()
             time.sleep(0.05)
+        busy_until = time.monotonic() + ctx.payload.get("busy", 0)
+        while time.monotonic() < busy_until:  # work that never checks for cancellation
+            time.sleep(0.01)
         fail = ctx.payload.get("fail")
         if fail == "permanent":
             raise PermanentError("bad input: this task never works")

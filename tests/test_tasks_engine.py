@@ -138,6 +138,18 @@ def test_delete_stops_a_running_task(task_broker, tenant):
     assert not Task.objects.filter(pk=task.pk).exists()
 
 
+def test_work_that_never_checks_is_interrupted_after_a_grace(task_broker, tenant):
+    task = services.create_task(tenant, "TestEcho", {"value": 1, "busy": 60})
+    with running_worker(task_broker, threads=1):
+        wait_for(lambda: status_of(task) == Status.PROCESSING)
+        services.cancel_task(task)
+        follower = services.create_task(tenant, "TestEcho", {"value": 2})
+        started = time.monotonic()
+        wait_for(lambda: status_of(follower) == Status.COMPLETED, timeout=10)
+        assert time.monotonic() - started < 5  # the only worker thread was freed
+    assert Task.objects.get(pk=task.pk).attempts.get().finished_at is not None
+
+
 def test_dependent_runs_only_after_its_dependency_completed(task_broker, tenant):
     first = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 0.5})
     second = services.create_task(tenant, "TestEcho", {"value": 2}, depends_on=[first], priority=9)
