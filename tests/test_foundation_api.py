@@ -354,7 +354,8 @@ def test_unexpected_exception_is_logged_500_without_trace(api, monkeypatch, capl
         "secret internals" not in response.content.decode() and "Traceback" not in response.content.decode()
     )
     assert "secret internals" in caplog.text
-    assert error["message"]
+    assert error["details"]["request_id"] == response["X-Request-Id"]
+    assert response["X-Request-Id"] in caplog.text
 
 
 def test_request_id_is_echoed_or_made(api):
@@ -418,5 +419,10 @@ def test_openapi_schema_and_swagger_ui(client, db):
     created = paths["/api/v1/api-keys"]["post"]["responses"]["201"]
     assert "key" in json.dumps(schema.json()["components"]["schemas"]["IssuedApiKey"])
     assert created
+    # lists are documented under their API.md key, as they are sent
+    components = schema.json()["components"]["schemas"]
+    listed = paths["/api/v1/api-keys"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    page = components[listed["$ref"].rsplit("/", 1)[1]]
+    assert set(page["properties"]) == {"api_keys", "total", "limit", "offset"}
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()

@@ -40,6 +40,13 @@ def error_response(code: str, message: str, status_code: int, details=None) -> J
     return JsonResponse(error_body(code, message, details), status=status_code)
 
 
+def internal_error_body(request_id: str | None) -> dict[str, Any]:
+    """The 500 body: no internals, but the request id that finds the logged traceback."""
+    return error_body(
+        "internal_error", "An unexpected error occurred; it has been logged.", {"request_id": request_id}
+    )
+
+
 def request_too_large() -> ApiError:
     return ApiError(
         "request_too_large", "The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -70,11 +77,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     response = drf_exception_handler(exc, context)
     if response is None:
-        logger.exception("unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
-        return Response(
-            error_body("internal_error", "An unexpected error occurred; it has been logged."),
-            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        request_id = getattr(context.get("request"), "request_id", None)
+        logger.exception(
+            "unhandled error in %s (request %s)", context["view"].__class__.__name__, request_id, exc_info=exc
         )
+        return Response(internal_error_body(request_id), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
     if isinstance(exc, ApiError):
         body = error_body(exc.error_code, str(exc.detail), exc.details)

@@ -3,7 +3,7 @@
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 
-from mediahub.api.errors import error_response, request_too_large
+from mediahub.api.errors import error_response, internal_error_body, request_too_large
 
 
 def bad_request(request: HttpRequest, exception=None) -> JsonResponse:
@@ -22,4 +22,4 @@ def page_not_found(request: HttpRequest, exception=None) -> JsonResponse:
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return error_response("internal_error", "An unexpected error occurred; it has been logged.", 500)
+    return JsonResponse(internal_error_body(getattr(request, "request_id", None)), status=500)

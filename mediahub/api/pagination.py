@@ -9,9 +9,15 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     default_limit = 50
     max_limit = 100
 
+    view = None
+
+    def list_key(self) -> str:
+        return getattr(self.view, "list_key", "results")
+
     def get_paginated_response(self, data) -> Response:
-        key = getattr(self.view, "list_key", "results")
-        return Response({key: data, "total": self.count, "limit": self.limit, "offset": self.offset})
+        return Response(
+            {self.list_key(): data, "total": self.count, "limit": self.limit, "offset": self.offset}
+        )
 
     def paginate_queryset(self, queryset, request, view=None):
         self.view = view
@@ -25,10 +31,11 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     def get_paginated_response_schema(self, schema):
         return {
             "type": "object",
+            "required": [self.list_key(), "total", "limit", "offset"],
             "properties": {
+                self.list_key(): schema,
                 "total": {"type": "integer"},
                 "limit": {"type": "integer"},
                 "offset": {"type": "integer"},
-                "items": schema,
             },
         }
