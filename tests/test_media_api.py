@@ -319,3 +319,27 @@ def test_direct_upload_rejects_bad_input(api):
     assert api.post("/api/v1/media/uploads", {"filename": "x"}, format="json").status_code == 400
     huge = api.post("/api/v1/media/uploads", {"filename": "x", "size_bytes": 10**15}, format="json")
     assert huge.status_code == 413
+
+
+def test_idempotent_upload_replays_the_first_response(api, clip):
+    boundary = "b"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="clip.mp4"\r\n\r\n'.encode()
+        + clip.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    def post():
+        return api.generic(
+            "POST",
+            "/api/v1/media",
+            body,
+            content_type=f"multipart/form-data; boundary={boundary}",
+            HTTP_IDEMPOTENCY_KEY="upload-1",
+        )
+
+    first, again = post(), post()
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"] and again.json()["duplicate"] is False
+    assert again["Idempotent-Replayed"] == "true"
+    assert Media.objects.count() == 1
