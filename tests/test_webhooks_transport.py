@@ -1,9 +1,11 @@
 """The webhook HTTP client on its own (target checks before connecting, TLS with the right name)
 and the per-endpoint slots."""
 
+import contextlib
 import datetime
 import socket
 import ssl
+import threading
 import uuid
 
 import pytest
@@ -171,3 +173,45 @@ def test_endpoint_slots_bound_holders_and_a_leaked_slot_expires_under_load():
 
     assert not two_slots_free()
     wait_until(two_slots_free, timeout=10)
+
+
+@contextlib.contextmanager
+def trickling_server(tls: ssl.SSLContext | None = None):
+    """Answers a 200 status line, then one header byte every 50 ms for up to 10 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        conn, _ = listener.accept()
+        if tls is not None:
+            conn = tls.wrap_socket(conn, server_side=True)
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(200):
+                if stop.wait(0.05):
+                    return
+                try:
+                    conn.sendall(b"a")
+                except OSError:
+                    return  # the client cut us off
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        listener.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_trickling_answer_is_cut_off_at_the_timeout(settings, monkeypatch, localhost_cert, scheme):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    cert_file, context = localhost_cert
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    with trickling_server(context if scheme == "https" else None) as port:
+        outcome = transport.post(f"{scheme}://localhost:{port}/hook", b"{}", {}, timeout=0.5)
+    assert outcome.error == "Timed out after 0.5 s."
+    assert outcome.response_status is None and not outcome.succeeded
+    assert 500 <= outcome.duration_ms < 3000

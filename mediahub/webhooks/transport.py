@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from dataclasses import dataclass
+from http.client import HTTPException
 from urllib.parse import SplitResult
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from mediahub.webhooks.targets import TargetRefused, check_url, resolve
 
@@ -27,14 +32,17 @@ class Outcome:
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
-    """POST ``body`` to ``url``; every failure (refused target, network, timeout) becomes an Outcome."""
+    """POST ``body`` to ``url`` and read the start of the answer, all within ``timeout`` seconds.
+
+    Every failure (refused target, network error, timeout) becomes an Outcome, never an exception.
+    """
     started = time.monotonic()
+    deadline = started + timeout
 
     def outcome(status: int | None = None, response_body: str = "", error: str = "") -> Outcome:
-        duration_ms = int((time.monotonic() - started) * 1000)
-        if not error and duration_ms > timeout * 1000:
-            error = f"Timed out: the answer took longer than {timeout:g} s."
-        return Outcome(status, response_body, duration_ms, error)
+        if time.monotonic() >= deadline:
+            status, response_body, error = None, "", f"Timed out after {timeout:g} s."
+        return Outcome(status, response_body, int((time.monotonic() - started) * 1000), error)
 
     try:
         parts = check_url(url)
@@ -43,46 +51,47 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outc
     except TargetRefused as exc:
         return outcome(error=f"Refused: {exc}")
 
-    error = f"Timed out after {timeout:g} s."
+    error = ""
     for address in addresses:
-        remaining = timeout - (time.monotonic() - started)
-        if remaining <= 0:
-            break
         try:
-            return outcome(*_post_to(address, port, parts, body, headers, remaining))
+            return outcome(*_post_to(address, port, parts, body, headers, deadline))
         except urllib3.exceptions.NewConnectionError as exc:  # refused or unreachable: next address
             error = f"Could not connect: {exc}"
-        except urllib3.exceptions.TimeoutError:
-            return outcome(error=f"Timed out after {timeout:g} s.")
-        except urllib3.exceptions.HTTPError as exc:
+        except (urllib3.exceptions.HTTPError, HTTPException, OSError) as exc:
             return outcome(error=f"Request failed: {exc}")
     return outcome(error=error)
 
 
 def _post_to(
-    address: str, port: int, parts: SplitResult, body: bytes, headers: dict[str, str], timeout: float
+    address: str, port: int, parts: SplitResult, body: bytes, headers: dict[str, str], deadline: float
 ) -> tuple[int, str]:
     """POST to exactly ``address``; Host, SNI and the certificate check keep the URL's host name."""
-    options = {"port": port, "timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
+    remaining = max(deadline - time.monotonic(), 0.001)
     if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address, server_hostname=parts.hostname, cert_reqs="CERT_REQUIRED", **options
+        conn = HTTPSConnection(
+            address, port, timeout=remaining, server_hostname=parts.hostname, cert_reqs="CERT_REQUIRED"
         )
     else:
-        pool = urllib3.HTTPConnectionPool(address, **options)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    with pool:
-        response = pool.urlopen(
-            "POST",
-            path,
-            body=body,
-            headers={**headers, "Host": parts.netloc},
-            redirect=False,
-            retries=False,
-            preload_content=False,
-            assert_same_host=False,
+        conn = HTTPConnection(address, port, timeout=remaining)
+    # Socket timeouts bound each read, not the exchange: a receiver trickling its answer byte by byte
+    # is cut off at the deadline.
+    watchdog = threading.Timer(remaining, _cut_off, [conn])
+    watchdog.start()
+    try:
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request(
+            "POST", path, body=body, headers={**headers, "Host": parts.netloc}, preload_content=False
         )
-        try:
-            return response.status, response.read(RESPONSE_BODY_LIMIT).decode("utf-8", errors="replace")
-        finally:
-            response.release_conn()
+        response = conn.getresponse()
+        return response.status, response.read(RESPONSE_BODY_LIMIT).decode("utf-8", errors="replace")
+    finally:
+        watchdog.cancel()
+        conn.close()
+
+
+def _cut_off(conn: HTTPConnection) -> None:
+    """Wake the thread blocked on this connection (plain socket shutdown, under TLS too)."""
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
