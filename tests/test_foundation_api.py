@@ -424,5 +424,9 @@ def test_openapi_schema_and_swagger_ui(client, db):
     listed = paths["/api/v1/api-keys"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     page = components[listed["$ref"].rsplit("/", 1)[1]]
     assert set(page["properties"]) == {"api_keys", "total", "limit", "offset"}
+    # errors are documented in the one error shape
+    unauthorized = paths["/api/v1/tenant"]["get"]["responses"]["401"]["content"]["application/json"]["schema"]
+    assert unauthorized["$ref"].endswith("/Error")
+    assert set(components["ErrorDetail"]["properties"]) == {"code", "message", "details"}
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
