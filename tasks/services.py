@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 from django.conf import settings
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from rest_framework.serializers import ValidationError
 
@@ -112,6 +113,13 @@ def batch_data(batch: Batch) -> dict[str, Any]:
 def lock_task(task_id: uuid.UUID) -> Task | None:
     """The task row locked for update (with its tenant), or None if it is gone."""
     return Task.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=task_id).first()
+
+
+def _lock_existing(task: Task) -> Task:
+    locked = lock_task(task.pk)
+    if locked is None:  # deleted meanwhile
+        raise Http404("No such task.")
+    return locked
 
 
 def _after_terminal(task: Task) -> None:
@@ -296,7 +304,7 @@ def cancel_task(task: Task, reason: str = "") -> Task:
     """Cancel a pending, scheduled or processing task (a worker running it stops within ~1 s);
     other states are a ``Conflict``."""
     with transaction.atomic():
-        task = lock_task(task.pk) or task
+        task = _lock_existing(task)
         if task.status not in Task.OPEN:
             raise IllegalTransition(task, Status.CANCELLED)
         message = reason or "Cancelled."
@@ -307,7 +315,7 @@ def cancel_task(task: Task, reason: str = "") -> Task:
 def retry_task(task: Task) -> Task:
     """Run a failed or cancelled task again, from scratch, with a fresh retry budget."""
     with transaction.atomic():
-        task = lock_task(task.pk) or task
+        task = _lock_existing(task)
         if task.status not in (Status.FAILED, Status.CANCELLED):
             raise IllegalTransition(task, Status.PENDING)
         dead = task.depends_on.filter(status__in=[Status.FAILED, Status.CANCELLED])
