@@ -355,3 +355,32 @@ def test_a_real_producer_event_arrives_as_the_api_shows_the_object(api, tenant, 
     assert payload["type"] == "media.created"
     assert payload["data"]["id"] == media["id"]
     assert payload["data"]["filename"] == "blue.png" and payload["data"]["type"] == "image"
+
+
+def test_an_attempt_that_cannot_be_sent_still_counts(api, tenant, receiver, worker, settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [0.1]
+    endpoint = add_endpoint(api, receiver.url)
+    # As if WEBHOOK_ENCRYPTION_KEY had changed: the stored secret no longer decrypts.
+    Endpoint.objects.filter(pk=endpoint["id"]).update(secret_encrypted="not-a-fernet-token")
+    emit_now(tenant, "media.ready", {"id": "m1"})
+    wait_until(settled(endpoint["id"], 1))
+    (logged,) = deliveries_of(api, endpoint)
+    assert logged["status"] == "failed" and logged["attempt"] == 2
+    assert logged["error"] == "Not sent: internal error (InvalidToken)."
+    assert receiver.requests == []
+
+
+def test_a_delivery_whose_last_worker_died_is_given_up(api, tenant, receiver, worker, settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [0.1]
+    endpoint = add_endpoint(api, receiver.url)
+    event = Event.objects.create(tenant=tenant, type="media.ready", data={"id": "m1"})
+    long_ago = timezone.now() - timedelta(hours=1)
+    # Both attempts were claimed, and the second one's worker was killed before recording it.
+    dead = Delivery.objects.create(
+        tenant=tenant, endpoint_id=endpoint["id"], event=event, attempt=2, next_attempt_at=long_ago
+    )
+    assert delivery_module.sweep_deliveries() == 1
+    wait_until(settled(endpoint["id"], 1))
+    dead.refresh_from_db()
+    assert dead.status == Delivery.Status.FAILED and dead.error.startswith("Given up")
+    assert receiver.requests == []

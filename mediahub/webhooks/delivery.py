@@ -107,7 +107,12 @@ def run_delivery(delivery_id: str) -> None:
         if delivery is None:
             return
         started_at = timezone.now()
-        outcome = send(delivery)
+        try:
+            outcome = send(delivery)
+        except Exception as exc:  # a bug, or a secret the current key cannot decrypt
+            # Still a failed attempt, so the retry schedule runs out instead of re-ringing forever.
+            logger.exception("webhook delivery %s could not be sent", delivery_id)
+            outcome = transport.Outcome(None, "", 0, f"Not sent: internal error ({type(exc).__name__}).")
     record(delivery, started_at, outcome)
 
 
@@ -129,9 +134,10 @@ def claim(delivery_id: str) -> Delivery | None:
         )
         if delivery is None:
             return None
-        if not delivery.endpoint.active:
+        refusal = _reason_not_to_send(delivery)
+        if refusal:
             delivery.status = Delivery.Status.FAILED
-            delivery.error = "Not sent: the endpoint is disabled."
+            delivery.error = refusal
             delivery.next_attempt_at = None
             delivery.save(update_fields=["status", "error", "next_attempt_at", "updated_at"])
             return None
@@ -139,6 +145,15 @@ def claim(delivery_id: str) -> Delivery | None:
         delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS) + LEASE_MARGIN
         delivery.save(update_fields=["attempt", "next_attempt_at", "updated_at"])
     return delivery
+
+
+def _reason_not_to_send(delivery: Delivery) -> str:
+    if not delivery.endpoint.active:
+        return "Not sent: the endpoint is disabled."
+    if delivery.attempt > len(settings.WEBHOOKS_RETRY_SCHEDULE):
+        # Only attempts whose worker died leave a delivery pending with every attempt used.
+        return "Given up: every attempt was used (the last one ended with its worker)."
+    return ""
 
 
 def event_body(event: Event) -> bytes:
