@@ -36,6 +36,33 @@ def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
     ctx.set_phase("pre_processing")
     source = ctx.workdir / "source"
     store.download_file(media.original_key, source)
+    info, planned = _probe_and_plan(ctx, source)
+    clock.lap("fetch_and_probe")
+
+    prefix = storage.hls_prefix(media.tenant_id, media.id)
+    finished = _finished_renditions(store, prefix, planned)
+    missing = [r for r in planned if r.name not in finished]
+    if missing:
+        finished.update(_encode_and_upload(ctx, store, source, info, missing, prefix, clock))
+    else:
+        ctx.set_phase("post_processing")
+
+    renditions = [finished[r.name] for r in planned]
+    master_key = f"{prefix}{ffmpeg.MASTER_NAME}"
+    master = hls.build_master(renditions, lambda name: f"{name}/{ffmpeg.PLAYLIST_NAME}")
+    _put_text(store, ctx.workdir / ffmpeg.MASTER_NAME, master_key, master)
+    clock.lap("upload")
+    poster_key = _poster(ctx, store, media, source, info, planned) if probe.video_stream(info) else ""
+    clock.lap("poster")
+    return {
+        "hls": {"master_key": master_key, "renditions": renditions},
+        "poster_key": poster_key,
+        "encoded": [r.name for r in missing],
+        "seconds": clock.laps,
+    }
+
+
+def _probe_and_plan(ctx: TaskContext, source: Path) -> tuple[dict[str, Any], list[Rendition]]:
     try:
         info = probe.probe_file(source)
     except probe.ProbeError as exc:
@@ -48,40 +75,24 @@ def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
     if display and max(display) > limit:
         raise PermanentError(f"The video is {display[0]}x{display[1]}; the limit is {limit} pixels.")
     ladder = ctx.payload.get("ladder") or ctx.tenant.effective_settings["hls_ladder"]
-    planned = plan_renditions(ladder, display, has_audio=audio is not None)
-    clock.lap("fetch_and_probe")
+    return info, plan_renditions(ladder, display, has_audio=audio is not None)
 
-    prefix = storage.hls_prefix(media.tenant_id, media.id)
-    finished = _finished_renditions(store, prefix, planned)
-    missing = [r for r in planned if r.name not in finished]
-    if missing:
-        output = ctx.workdir / "hls"
-        with SegmentUploader(store, output, prefix, [r.name for r in missing]) as uploader:
-            _encode(ctx, source, output, missing, info, uploader, has_audio=audio is not None)
-            clock.lap("encode")
-            ctx.set_phase("post_processing")
-            uploader.finish()
-        for variant in hls.parse_master((output / ffmpeg.MASTER_NAME).read_text()):
-            name = variant["uri"].split("/", 1)[0]
-            rendition = next(r for r in missing if r.name == name)
-            finished[name] = _upload_rendition(store, prefix, output / name, rendition, variant)
-    else:
+
+def _encode_and_upload(
+    ctx: TaskContext, store, source: Path, info, missing: list[Rendition], prefix: str, clock
+) -> dict[str, dict[str, Any]]:
+    output = ctx.workdir / "hls"
+    with SegmentUploader(store, output, prefix, [r.name for r in missing]) as uploader:
+        _encode(ctx, source, output, missing, info, uploader)
+        clock.lap("encode")
         ctx.set_phase("post_processing")
-
-    renditions = [finished[r.name] for r in planned]
-    master_key = f"{prefix}{ffmpeg.MASTER_NAME}"
-    _put_text(store, ctx.workdir / ffmpeg.MASTER_NAME, master_key, hls.build_master(
-        renditions, lambda name: f"{name}/{ffmpeg.PLAYLIST_NAME}"
-    ))  # fmt: skip
-    clock.lap("upload")
-    poster_key = _poster(ctx, store, media, source, info, planned) if video else ""
-    clock.lap("poster")
-    return {
-        "hls": {"master_key": master_key, "renditions": renditions},
-        "poster_key": poster_key,
-        "encoded": [r.name for r in missing],
-        "seconds": clock.laps,
-    }
+        uploader.finish()
+    uploaded = {}
+    for variant in hls.parse_master((output / ffmpeg.MASTER_NAME).read_text()):
+        name = variant["uri"].split("/", 1)[0]
+        rendition = next(r for r in missing if r.name == name)
+        uploaded[name] = _upload_rendition(store, prefix, output / name, rendition, variant)
+    return uploaded
 
 
 class PhaseClock:
@@ -148,14 +159,14 @@ class SegmentUploader:
                 self.futures.append(self.pool.submit(self.store.upload_file, path, key, "video/mp2t"))
 
 
-def _encode(ctx, source: Path, output: Path, renditions, info, uploader, *, has_audio: bool) -> None:
+def _encode(ctx: TaskContext, source: Path, output: Path, renditions, info, uploader) -> None:
     ctx.set_phase("running")
     video = probe.video_stream(info)
     job = ffmpeg.HlsJob(
         source=source,
         output_dir=output,
         renditions=renditions,
-        has_audio=has_audio,
+        has_audio=probe.audio_stream(info) is not None,
         fps=video.get("frame_rate") if video else None,
         preset=settings.TRANSCODE_PRESET,
         segment_seconds=settings.HLS_SEGMENT_SECONDS,
