@@ -62,3 +62,15 @@ def test_direct_upload_to_the_local_put_endpoint(api, client, tmp_path):
     done = api.post(f"/api/v1/media/uploads/{ticket['upload_id']}/complete", {}, format="json")
     assert done.status_code == 201, done.json()
     assert done.json()["type"] == "image" and done.json()["size_bytes"] == len(data)
+
+
+def test_delete_removes_the_local_files(api, local_storage, tmp_path, django_capture_on_commit_callbacks):
+    Image.new("RGB", (16, 16), "white").save(tmp_path / "white.png")
+    body = upload(api, tmp_path / "white.png").json()
+    folder = (
+        local_storage / "tenants" / str(Media.objects.get(id=body["id"]).tenant_id) / "media" / body["id"]
+    )
+    assert folder.is_dir()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"/api/v1/media/{body['id']}").status_code == 204
+    assert not folder.exists()
