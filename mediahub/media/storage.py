@@ -21,14 +21,14 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 
 MB = 1024**2
-# S3 allows at most 10,000 parts of at least 5 MB each.
-MULTIPART_MIN_PART = 16 * MB
+# S3 allows at most 10,000 parts of at least 5 MB each; direct uploads use parts of 16 MB or more.
+DIRECT_UPLOAD_MIN_PART = 16 * MB
 MULTIPART_MAX_PARTS = 10_000
 # Direct uploads above this size get multipart part URLs instead of one PUT URL.
 DIRECT_MULTIPART_THRESHOLD = 64 * MB
-TRANSFER_CONFIG = TransferConfig(
-    multipart_threshold=MULTIPART_MIN_PART, multipart_chunksize=MULTIPART_MIN_PART, max_concurrency=4
-)
+# Server-side transfers: each of the threads buffers one part, so memory stays near 4 × 8 MB
+# whatever the file size (8 MB parts reach S3's 10,000-part limit at 80 GB).
+TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
 LOCAL_URL_SALT = "mediahub.media.local-file"
 
 
@@ -178,7 +178,7 @@ def get_store() -> ObjectStore:
 
 def part_size_for(size_bytes: int) -> int:
     """The smallest part size (a whole number of MB, at least 16 MB) within S3's part limit."""
-    return max(MULTIPART_MIN_PART, math.ceil(size_bytes / MULTIPART_MAX_PARTS / MB) * MB)
+    return max(DIRECT_UPLOAD_MIN_PART, math.ceil(size_bytes / MULTIPART_MAX_PARTS / MB) * MB)
 
 
 def load_local_url_token(token: str, method: str) -> dict[str, Any] | None:
