@@ -1,14 +1,15 @@
 """Webhook delivery benchmark: 1,000 events to one local receiver.
 
-    .venv/bin/python benchmarks/webhooks.py [--events 1000] [--idle-events 200] [--threads 8]
+    .venv/bin/python benchmarks/webhooks.py [--events 1000] [--idle-events 200]
 
 Runs on the same real services as the test suite (a fresh embedded PostgreSQL, a private RabbitMQ
-vhost, a Redis key prefix; see ``tests/services.py``) with one separate delivery worker process
-(``manage.py rundramatiq --queues webhooks``). The receiver verifies every request with the
+vhost, a Redis key prefix; see ``tests/services.py``) with the default worker setup of the
+``webhooks`` queue (``tasks.workers.worker_process_argvs()``, as ``manage.py up`` runs it) in a
+separate process. The receiver (same process as the producer) verifies every request with the
 ``standardwebhooks`` package. It reports:
 
-- burst: emit N events (one transaction each) as fast as possible, time until all are delivered and
-  verified, and the event→delivery latency percentiles under that load;
+- burst: N events emitted in one transaction (a batch); time from its start until every delivery
+  has arrived and verified, and the event→delivery latency percentiles under that load;
 - idle: events emitted one at a time, each after the previous one arrived, so workers are idle:
   event→delivery latency p50/p95 (event ``created_at`` to the receiver reading the request).
 """
@@ -38,7 +39,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--idle-events", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=8, help="worker threads (one worker process)")
     args = parser.parse_args()
 
     import django
@@ -59,16 +59,18 @@ def main() -> None:
     endpoint, secret = services.create_endpoint(tenant, receiver.url, ["*"])
     verifier = Webhook(secret)
 
+    from tasks.workers import worker_process_argvs
+
+    (argv,) = [argv for argv in worker_process_argvs() if argv[argv.index("--queues") + 1] == "webhooks"]
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", str(args.threads)]
-        + ["--queues", "webhooks"],
+        argv,
         cwd=ROOT,
         env={**os.environ, "LOG_LEVEL": "WARNING"},
         start_new_session=True,
     )
     try:
         # Warm-up: the worker is up once a first event arrives.
-        emit_one(tenant, 0)
+        emit_many(tenant, 1)
         wait_until(lambda: len(receiver.requests) == 1, timeout=120)
         receiver.requests.clear()
 
@@ -79,21 +81,21 @@ def main() -> None:
         worker.wait(30)
         receiver.stop()
 
-    print(f"burst: {args.events} events, 1 receiver, 1 worker process x {args.threads} threads")
-    print(f"  emitted in            {burst['emit_seconds']:.2f} s")
+    processes, threads = argv[argv.index("--processes") + 1], argv[argv.index("--threads") + 1]
+    print(f"burst: {args.events} events, 1 receiver, {processes} worker process(es) x {threads} threads")
     print(f"  all delivered+verified {burst['total_seconds']:.2f} s  ({burst['rate']:.0f} deliveries/s)")
     print(f"  latency p50/p95/max   {fmt(burst['latencies'])}")
     print(f"idle: {args.idle_events} events one at a time")
     print(f"  latency p50/p95/max   {fmt(idle)}")
 
 
-def emit_one(tenant, n: int):
+def emit_many(tenant, count: int) -> list:
     from django.db import transaction
 
     from mediahub.webhooks.events import emit
 
     with transaction.atomic():
-        return emit(tenant, "media.created", {"id": f"bench-{n}", "n": n})
+        return [emit(tenant, "media.created", {"id": f"bench-{n}", "n": n}) for n in range(count)]
 
 
 def verified_latencies(receiver, verifier, events) -> list[float]:
@@ -109,8 +111,7 @@ def verified_latencies(receiver, verifier, events) -> list[float]:
 def run_burst(tenant, receiver, verifier, count: int, wait_until) -> dict:
     receiver.requests.clear()
     started = time.time()
-    events = [emit_one(tenant, n) for n in range(count)]
-    emitted = time.time()
+    events = emit_many(tenant, count)
     verified = 0
     # Verify while requests arrive, so "verified" is part of the measured time.
     lock = threading.Lock()
@@ -129,7 +130,6 @@ def run_burst(tenant, receiver, verifier, count: int, wait_until) -> dict:
     ids = {r.headers["webhook-id"] for r in receiver.requests}
     assert ids == {str(e.id) for e in events}, "every event delivered exactly once"
     return {
-        "emit_seconds": emitted - started,
         "total_seconds": finished - started,
         "rate": count / (finished - started),
         "latencies": verified_latencies(receiver, verifier, events),
@@ -140,7 +140,7 @@ def run_idle(tenant, receiver, verifier, count: int, wait_until) -> list[float]:
     receiver.requests.clear()
     events = []
     for n in range(count):
-        events.append(emit_one(tenant, n))
+        events.extend(emit_many(tenant, 1))
         wait_until(lambda n=n: len(receiver.requests) == n + 1, timeout=60, interval=0.001)
     return verified_latencies(receiver, verifier, events)
 
