@@ -132,7 +132,9 @@ def ingest_file(
         existing = Media.objects.for_tenant(tenant).filter(sha256=sha256).first()
         if existing is None:
             raise
-        storage.get_store().delete(key)
+        if stored_as is None:
+            storage.get_store().delete(key)
+        _discard(stored_as)
         return Ingested(existing, duplicate=True)
     return Ingested(media, duplicate=False)
 
