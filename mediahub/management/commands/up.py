@@ -31,6 +31,8 @@ class Command(BaseCommand):
     help = "Run mediahub (API, workers, scheduler) with embedded services where none are configured."
 
     def handle(self, *args, **options) -> None:
+        # Our lines must not wait in a pipe's buffer behind the children's (logs, tests).
+        sys.stdout.reconfigure(line_buffering=True)
         data_dir = settings.DATA_DIR
         host = os.environ.get("HOST", "127.0.0.1")
         port = os.environ.get("PORT", "8000")
@@ -89,7 +91,6 @@ class Command(BaseCommand):
                     ]
                 )
             )
-            self.stdout.flush()  # the banner must not wait in a pipe's buffer (logs, tests)
             pid, status = os.wait()  # until a child exits or a signal arrives
             name, process = apps[pid]
             process.returncode = os.waitstatus_to_exitcode(status)
