@@ -28,3 +28,5 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/api_latency.py
+	$(BIN)/python benchmarks/hls_ratio.py
+	$(BIN)/python benchmarks/upload_memory.py
