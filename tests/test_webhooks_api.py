@@ -11,6 +11,7 @@ from mediahub.webhooks import signing
 from mediahub.webhooks.delivery import purge_old_events
 from mediahub.webhooks.events import emit
 from mediahub.webhooks.models import Delivery, Endpoint, Event
+from mediahub.webhooks.services import update_endpoint
 from tests.conftest import client_for
 
 
@@ -293,3 +294,12 @@ def test_purge_keeps_recent_events_and_those_still_being_sent(api, tenant):
     assert purge_old_events() == 2
     assert set(Event.objects.values_list("id", flat=True)) == {sending.id, recent.id}
     assert not Event.objects.filter(pk__in=[sent.pk, unsubscribed.pk]).exists()
+
+
+def test_an_update_keeps_health_recorded_meanwhile_by_workers(api):
+    stale = Endpoint.objects.get(pk=create(api).json()["id"])
+    Endpoint.objects.filter(pk=stale.pk).update(consecutive_failures=3, failing_since=timezone.now())
+    update_endpoint(stale, {"description": "renamed"})
+    fresh = Endpoint.objects.get(pk=stale.pk)
+    assert fresh.description == "renamed"
+    assert fresh.consecutive_failures == 3 and fresh.failing_since is not None

@@ -35,14 +35,13 @@ def create_endpoint(
 
 def update_endpoint(endpoint: Endpoint, changes: dict) -> Endpoint:
     """Apply validated ``changes`` (url, events, description, active)."""
-    for field, value in changes.items():
-        setattr(endpoint, field, value)
     if changes.get("active"):
         # Switching an endpoint back on starts its health afresh, else the next failure disables it again.
-        endpoint.disabled_reason = ""
-        endpoint.failing_since = None
-        endpoint.consecutive_failures = 0
-    endpoint.save()
+        changes = {**changes, "disabled_reason": "", "failing_since": None, "consecutive_failures": 0}
+    for field, value in changes.items():
+        setattr(endpoint, field, value)
+    # Only these fields: workers update the health fields concurrently.
+    endpoint.save(update_fields=[*changes, "updated_at"])
     return endpoint
 
 

@@ -59,7 +59,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
 
 
 def _with_secret(endpoint: Endpoint, secret: str) -> dict:
-    return EndpointWithSecretSerializer({**EndpointSerializer(endpoint).data, "secret": secret}).data
+    return {**EndpointSerializer(endpoint).data, "secret": secret}
 
 
 @extend_schema(parameters=[OpenApiParameter("endpoint_id", str, OpenApiParameter.PATH)])
