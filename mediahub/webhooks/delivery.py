@@ -41,6 +41,8 @@ SWEEP_BATCH = 1000
 PURGE_BATCH = 1000
 # When an endpoint already has its share of requests in flight, look again after about this long.
 BUSY_ENDPOINT_DELAY_MS = 500
+# ``last_success_at`` of a healthy endpoint may lag by this much.
+HEALTH_RESOLUTION = timedelta(seconds=1)
 # Retry waits vary by this fraction either way, so failures of a burst do not retry in lockstep.
 RETRY_JITTER = 0.2
 
@@ -243,7 +245,11 @@ def record(delivery: Delivery, started_at: datetime, outcome: transport.Outcome)
 def _record_endpoint_health(endpoint_id: UUID, succeeded: bool, now: datetime) -> None:
     endpoints = Endpoint.objects.filter(pk=endpoint_id)
     if succeeded:
-        endpoints.update(last_success_at=now, consecutive_failures=0, failing_since=None)
+        # A healthy endpoint's row is written at most once per HEALTH_RESOLUTION: during a burst every
+        # worker would otherwise queue on its row lock.
+        endpoints.exclude(consecutive_failures=0, last_success_at__gt=now - HEALTH_RESOLUTION).update(
+            last_success_at=now, consecutive_failures=0, failing_since=None
+        )
         return
     endpoints.update(
         consecutive_failures=F("consecutive_failures") + 1, failing_since=Coalesce("failing_since", now)
