@@ -343,3 +343,18 @@ def test_idempotent_upload_replays_the_first_response(api, clip):
     assert again.json()["id"] == first.json()["id"] and again.json()["duplicate"] is False
     assert again["Idempotent-Replayed"] == "true"
     assert Media.objects.count() == 1
+
+
+def test_storage_outage_is_503_with_retry_after(api, clip, settings):
+    from tests.services import free_port
+
+    storages = {**settings.STORAGES, "default": {**settings.STORAGES["default"]}}
+    storages["default"]["OPTIONS"] = {
+        **storages["default"]["OPTIONS"],
+        "endpoint_url": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+    }
+    settings.STORAGES = storages
+    response = upload(api, clip, auto_transcode="false")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "dependency_unavailable" and response["Retry-After"] == "5"
+    assert not Media.objects.exists()

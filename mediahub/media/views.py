@@ -1,5 +1,7 @@
+import logging
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
@@ -28,6 +30,8 @@ from mediahub.media.serializers import (
 from mediahub.media.uploads import HashingUploadHandler
 from tenants.authentication import ApiKeyAuthentication
 
+logger = logging.getLogger(__name__)
+
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
 PLAYBACK_AUTHENTICATION = [ApiKeyAuthentication, PlaybackTokenAuthentication]
 TOKEN_PARAMETER = OpenApiParameter("token", str, description="Playback token instead of the header.")
@@ -39,7 +43,26 @@ def ingested_response(ingested: services.Ingested, request: Request) -> Response
     return Response(body, status=status.HTTP_200_OK if ingested.duplicate else status.HTTP_201_CREATED)
 
 
-class MediaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class StorageErrorsMixin:
+    """A storage outage is answered ``503`` with ``Retry-After`` (API.md), not as a server bug."""
+
+    def handle_exception(self, exc: Exception):
+        if not isinstance(exc, BotoCoreError | ClientError):
+            return super().handle_exception(exc)
+        logger.warning("storage unavailable in %s: %s", type(self).__name__, exc)
+        response = super().handle_exception(
+            ApiError(
+                "dependency_unavailable",
+                "Storage is unavailable; try again shortly.",
+                503,
+                {"down": ["storage"]},
+            )
+        )
+        response["Retry-After"] = "5"
+        return response
+
+
+class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = Media.objects.all()
     serializer_class = MediaSerializer
     filterset_class = MediaFilter
@@ -154,7 +177,7 @@ def _playlist_response(text: str) -> HttpResponse:
     return response
 
 
-class DirectUploadView(ApiView):
+class DirectUploadView(StorageErrorsMixin, ApiView):
     @extend_schema(request=DirectUploadCreateSerializer, responses={201: DirectUploadSerializer})
     def post(self, request: Request) -> Response:
         serializer = DirectUploadCreateSerializer(data=request.data)
@@ -171,7 +194,7 @@ class DirectUploadView(ApiView):
         return Response(DirectUploadSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
-class DirectUploadCompleteView(TenantScopedAPIView):
+class DirectUploadCompleteView(StorageErrorsMixin, TenantScopedAPIView):
     queryset = DirectUpload.objects.all()
     lookup_url_kwarg = "upload_id"
 
