@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -261,7 +262,7 @@ def _media_named_in(tenant: Tenant, payload: dict[str, Any]) -> Media | None:
     media_id = payload.get("media_id")
     try:
         return Media.objects.for_tenant(tenant).filter(pk=media_id).first() if media_id else None
-    except (ValueError, TypeError, ValidationError):
+    except (ValueError, TypeError, DjangoValidationError):  # not a UUID: the type's own concern
         return None
 
 

@@ -56,6 +56,18 @@ class Echo(TaskType):
         return {"value": ctx.payload["value"]}
 
 
+@register
+class MediaProbe(TaskType):
+    """Accepts any ``media_id`` string (no checks of its own) and reports it."""
+
+    name = "TestMediaProbe"
+    queue = "test_media_probe"
+    payload_schema = {"type": "object", "properties": {"media_id": {"type": "string"}}}
+
+    def run(self, ctx):
+        return {"media_id": ctx.payload.get("media_id")}
+
+
 class ConcurrencyProbe:
     """Counts runs in flight, overall and per tenant, and keeps the peaks."""
 

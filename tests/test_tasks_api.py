@@ -62,6 +62,16 @@ def test_bad_fields_are_400_naming_the_field(api, body, field):
     assert field in response.json()["error"]["details"]
 
 
+def test_a_payload_media_id_links_the_tenants_media_only(tenant, other_tenant):
+    from mediahub.media.models import Media
+
+    mine = Media.objects.create(tenant=tenant, type="video", filename="a.mp4")
+    theirs = Media.objects.create(tenant=other_tenant, type="video", filename="b.mp4")
+    assert services.create_task(tenant, "TestMediaProbe", {"media_id": str(mine.pk)}).media == mine
+    assert services.create_task(tenant, "TestMediaProbe", {"media_id": str(theirs.pk)}).media is None
+    assert services.create_task(tenant, "TestMediaProbe", {"media_id": "not-a-uuid"}).media is None
+
+
 def test_list_shape_filters_and_newest_first(api, tenant):
     first = services.create_task(tenant, "TestEcho", {"value": 1})
     second = services.create_task(tenant, "TestEcho", {"value": 2})
