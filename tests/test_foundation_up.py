@@ -64,8 +64,17 @@ def process_tree(root: int, data_dir: Path) -> list[psutil.Process]:
     return tree + [postmaster, *postmaster.children(recursive=True)]
 
 
+def processes_using(data_dir: Path) -> list[dict]:
+    """Processes whose command line names the folder (postgres -D, redis-server's socket, ...)."""
+    return [
+        p.info
+        for p in psutil.process_iter(["pid", "name", "cmdline"])
+        if str(data_dir) in " ".join(p.info["cmdline"] or [])
+    ]
+
+
 class Instance:
-    """``manage.py up`` as a subprocess; ``stop()`` sends SIGTERM and returns the exit status."""
+    """``manage.py up`` as a subprocess; ``stop()`` signals it and returns the exit status."""
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
@@ -100,8 +109,8 @@ class Instance:
     def log(self) -> str:
         return "".join(self.output)
 
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
         try:
             return self.process.wait(90)
         finally:
@@ -144,12 +153,7 @@ def test_up_serves_the_api_stops_cleanly_and_restarts_on_its_data():
         assert first.stop() == 0, first.log()
     _, alive = psutil.wait_procs(tree, timeout=10)
     assert not alive, [(p.pid, p.name()) for p in alive]
-    leftovers = [
-        p.info
-        for p in psutil.process_iter(["pid", "name", "cmdline"])
-        if str(data_dir) in " ".join(p.info["cmdline"] or [])
-    ]
-    assert not leftovers, leftovers
+    assert not processes_using(data_dir)
 
     second = Instance(data_dir)
     try:
@@ -158,5 +162,6 @@ def test_up_serves_the_api_stops_cleanly_and_restarts_on_its_data():
         assert get(f"{second.base}/api/v1/tenant", demo_key)[0] == 401  # the old demo key was revoked
         assert get(f"{second.base}/api/v1/tenant", new_demo_key)[0] == 200
     finally:
-        assert second.stop() == 0, second.log()
+        assert second.stop(signal.SIGINT) == 0, second.log()  # Ctrl-C
+    wait_for(lambda: not processes_using(data_dir), 10, "the second instance's processes to end")
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -48,7 +48,9 @@ class Command(BaseCommand):
         embedded_redis = not os.environ.get("REDIS_URL")
         embedded_database = not os.environ.get("DATABASE_URL")
 
-        signal.signal(signal.SIGTERM, _interrupt)  # SIGINT already raises KeyboardInterrupt
+        # Explicitly, also for SIGINT: a shell starts background jobs with SIGINT ignored.
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
         redis_server: subprocess.Popen | None = None
         apps: dict[int, tuple[str, subprocess.Popen]] = {}
         failed = None
