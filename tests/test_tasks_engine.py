@@ -175,6 +175,19 @@ def test_graceful_stop_releases_in_flight_tasks(task_broker, tenant):
     assert Task.objects.get(pk=task.pk).attempts.count() == 2
 
 
+def test_sigterm_to_a_worker_command_releases_its_running_task(task_broker, tenant, tmp_path):
+    task = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 60, "sleep_once": True})
+    with worker_subprocess(broker_kind(task_broker), "test_echo", tmp_path / "worker.log") as proc:
+        wait_for(lambda: status_of(task) == Status.PROCESSING, timeout=30)
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(15) == 0
+    task.refresh_from_db()
+    assert task.status == Status.PENDING  # handed back, not stuck "processing" for the reaper
+    assert task.attempts.get().finished_at is not None
+    with running_worker(task_broker):
+        wait_for(lambda: status_of(task) == Status.COMPLETED)
+
+
 def test_broker_down_while_creating_then_everything_runs(task_broker, tenant, settings):
     kind = broker_kind(task_broker)
     closed_port = {"rabbitmq": "amqp://guest:guest@127.0.0.1:1/", "redis": "redis://127.0.0.1:1/0"}[kind]
