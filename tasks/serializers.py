@@ -4,7 +4,6 @@ from django.conf import settings
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
-from tasks import registry
 from tasks.models import Task, TaskAttempt
 
 
@@ -68,18 +67,6 @@ class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     depends_on = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
     metadata = serializers.DictField(required=False)
-
-    def validate_type(self, value: str) -> str:
-        if value not in registry.type_names():
-            raise serializers.ValidationError(
-                f"Unknown task type; available: {', '.join(registry.type_names())}."
-            )
-        return value
-
-    def validate_payload(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return value
 
 
 class BatchSerializer(serializers.Serializer):

@@ -22,6 +22,9 @@ from mediahub.webhooks.events import emit
 from tasks import registry
 from tasks.dispatch import ring_on_commit
 from tasks.models import Batch, Task, TaskAttempt
+from tasks.selectors import batch_summary
+from tasks.serializers import BatchSerializer, TaskSerializer
+from tasks.types import TaskType
 from tenants.models import Tenant
 
 Status = Task.Status
@@ -98,16 +101,11 @@ def transition(task: Task, to: str, **changes: Any) -> Task:
 
 def task_data(task: Task) -> dict[str, Any]:
     """The task's API representation (event data)."""
-    from tasks.serializers import TaskSerializer
-
     return TaskSerializer(task).data
 
 
 def batch_data(batch: Batch) -> dict[str, Any]:
     """The batch summary of ``GET /batches/{id}`` (event data)."""
-    from tasks.selectors import batch_summary
-    from tasks.serializers import BatchSerializer
-
     return BatchSerializer(batch_summary(batch)).data
 
 
@@ -218,10 +216,11 @@ def create_task(
     return task
 
 
-def _validated_type(tenant: Tenant, type_name: str, payload: dict[str, Any]):
+def _validated_type(tenant: Tenant, type_name: str, payload: dict[str, Any]) -> TaskType:
     task_type = registry.find_type(type_name)
     if task_type is None:
-        raise ValidationError({"type": [f"Unknown task type {type_name!r}."]})
+        available = ", ".join(registry.type_names())
+        raise ValidationError({"type": [f"Unknown task type {type_name!r}; available: {available}."]})
     if not isinstance(payload, dict):
         raise ValidationError({"payload": ["Must be a JSON object."]})
     errors: dict[str, list[str]] = {}
