@@ -279,6 +279,20 @@ def test_malformed_json_is_400(api):
     assert_error(response, 400, "malformed_request")
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("[" * 100_000, "application/json"),  # deeper than Python's recursion limit
+        (b'{"name": "\xff"}', "application/json"),  # not UTF-8
+        ("&".join(f"f{n}=1" for n in range(1500)), "application/x-www-form-urlencoded"),  # too many fields
+    ],
+)
+def test_unparseable_bodies_are_400(api, body, content_type):
+    assert_error(
+        api.generic("POST", "/api/v1/api-keys", body, content_type=content_type), 400, "malformed_request"
+    )
+
+
 def test_wrong_types_name_the_fields(api):
     error = assert_error(
         api.post("/api/v1/api-keys", {"name": [], "scopes": "admin"}, format="json"),

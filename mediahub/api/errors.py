@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -74,6 +74,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = request_too_large()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields or files: still the client's input
+        exc = ApiError("malformed_request", str(exc) or "The request could not be parsed.", 400)
 
     response = drf_exception_handler(exc, context)
     if response is None:
