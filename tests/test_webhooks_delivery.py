@@ -384,3 +384,19 @@ def test_a_delivery_whose_last_worker_died_is_given_up(api, tenant, receiver, wo
     dead.refresh_from_db()
     assert dead.status == Delivery.Status.FAILED and dead.error.startswith("Given up")
     assert receiver.requests == []
+
+
+def test_one_doorbell_drains_the_endpoints_due_backlog(api, tenant, receiver, worker):
+    endpoint = add_endpoint(api, receiver.url)
+    # Five due deliveries with no broker message at all (as after an outage), one rung.
+    backlog = [
+        Delivery.objects.create(
+            tenant=tenant,
+            endpoint_id=endpoint["id"],
+            event=Event.objects.create(tenant=tenant, type="media.ready", data={"n": n}),
+        )
+        for n in range(5)
+    ]
+    delivery_module.ring([backlog[0].id])
+    wait_until(settled(endpoint["id"], 5))
+    assert sorted(json.loads(r.body)["data"]["n"] for r in receiver.requests) == [0, 1, 2, 3, 4]

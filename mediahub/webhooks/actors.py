@@ -1,17 +1,16 @@
+from datetime import timedelta
+
 import dramatiq
 from django.conf import settings
 
-from mediahub.webhooks.delivery import LEASE_MARGIN, run_delivery
+from mediahub.webhooks.delivery import DRAIN_WINDOW, LEASE_MARGIN, run_delivery
 
 QUEUE = "webhooks"
+# Only backs up the drain window and the request timeout, ending within the last attempt's lease.
+TIME_LIMIT = DRAIN_WINDOW + timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS) + LEASE_MARGIN / 2
 
 
-# Our retry schedule (in PostgreSQL) is the one that counts, so Dramatiq must not retry; the time
-# limit only backs up the request timeout, within the lease of the claimed attempt.
-@dramatiq.actor(
-    queue_name=QUEUE,
-    max_retries=0,
-    time_limit=int((settings.WEBHOOKS_TIMEOUT_SECONDS + LEASE_MARGIN.total_seconds() / 2) * 1000),
-)
+# Our retry schedule (in PostgreSQL) is the one that counts, so Dramatiq must not retry.
+@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=int(TIME_LIMIT.total_seconds() * 1000))
 def deliver_webhook(delivery_id: str) -> None:
     run_delivery(delivery_id)

@@ -39,6 +39,9 @@ BROKER_DELAY_LIMIT = timedelta(seconds=60)
 SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_BATCH = 1000
 PURGE_BATCH = 1000
+# One doorbell keeps its worker on the endpoint's due deliveries this long, so a burst drains
+# without a broker round trip per delivery (the endpoint's slots still bound the workers on it).
+DRAIN_WINDOW = timedelta(seconds=10)
 # When an endpoint already has its share of requests in flight, look again after about this long.
 BUSY_ENDPOINT_DELAY_MS = 500
 # ``last_success_at`` of a healthy endpoint may lag by this much.
@@ -92,7 +95,8 @@ def ring(delivery_ids: list[UUID], delay_ms: int = 0) -> None:
 
 
 def run_delivery(delivery_id: str) -> None:
-    """The actor's work: one attempt of ``delivery_id`` if it is still pending and due."""
+    """The actor's work: attempt ``delivery_id`` if it is still pending and due, then keep draining
+    its endpoint's due deliveries (oldest first) for up to ``DRAIN_WINDOW``."""
     endpoint_id = (
         Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING)
         .values_list("endpoint_id", flat=True)
@@ -105,33 +109,31 @@ def run_delivery(delivery_id: str) -> None:
             # The endpoint is busy with other deliveries; give this worker to other endpoints.
             ring([delivery_id], delay_ms=BUSY_ENDPOINT_DELAY_MS)
             return
-        delivery = claim(delivery_id)
-        if delivery is None:
-            return
-        started_at = timezone.now()
-        try:
-            outcome = send(delivery)
-        except Exception as exc:  # a bug, or a secret the current key cannot decrypt
-            # Still a failed attempt, so the retry schedule runs out instead of re-ringing forever.
-            logger.exception("webhook delivery %s could not be sent", delivery_id)
-            outcome = transport.Outcome(None, "", 0, f"Not sent: internal error ({type(exc).__name__}).")
-    record(delivery, started_at, outcome)
+        drain_until = time.monotonic() + DRAIN_WINDOW.total_seconds()
+        delivery = claim(pk=delivery_id)
+        while delivery is not None:
+            attempt(delivery)
+            if time.monotonic() >= drain_until:
+                return
+            delivery = claim(endpoint_id=endpoint_id)
 
 
 def _endpoint_slots(endpoint_id: UUID) -> Slots:
-    """Bounds the requests in flight to one endpoint across all workers; a slot outlives no lease."""
-    lease = settings.WEBHOOKS_TIMEOUT_SECONDS + LEASE_MARGIN.total_seconds()
-    return Slots(f"webhook-endpoint:{endpoint_id}", settings.WEBHOOKS_ENDPOINT_CONCURRENCY, lease)
+    """Bounds the requests in flight to one endpoint across all workers; a slot outlives no drain."""
+    hold = DRAIN_WINDOW.total_seconds() + settings.WEBHOOKS_TIMEOUT_SECONDS + LEASE_MARGIN.total_seconds()
+    return Slots(f"webhook-endpoint:{endpoint_id}", settings.WEBHOOKS_ENDPOINT_CONCURRENCY, hold)
 
 
-def claim(delivery_id: str) -> Delivery | None:
-    """Take the next attempt of a pending, due delivery (with event and endpoint), or None."""
+def claim(**lookup: object) -> Delivery | None:
+    """Take the next attempt of the oldest pending, due delivery matching ``lookup`` (with its event
+    and endpoint), or None."""
     now = timezone.now()
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "endpoint")
-            .filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .filter(**lookup, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
             .first()
         )
         if delivery is None:
@@ -147,6 +149,18 @@ def claim(delivery_id: str) -> Delivery | None:
         delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS) + LEASE_MARGIN
         delivery.save(update_fields=["attempt", "next_attempt_at", "updated_at"])
     return delivery
+
+
+def attempt(delivery: Delivery) -> None:
+    """Send one claimed attempt and record its outcome."""
+    started_at = timezone.now()
+    try:
+        outcome = send(delivery)
+    except Exception as exc:  # a bug, or a secret the current key cannot decrypt
+        # Still a failed attempt, so the retry schedule runs out instead of re-ringing forever.
+        logger.exception("webhook delivery %s could not be sent", delivery.pk)
+        outcome = transport.Outcome(None, "", 0, f"Not sent: internal error ({type(exc).__name__}).")
+    record(delivery, started_at, outcome)
 
 
 def _reason_not_to_send(delivery: Delivery) -> str:

@@ -83,8 +83,14 @@ class Delivery(TenantOwned):
         verbose_name_plural = "deliveries"
         indexes = [
             models.Index(fields=["endpoint", "-created_at"]),
+            # The sweep's due deliveries, and a draining worker's next one for its endpoint.
             models.Index(
                 fields=["next_attempt_at"], name="webhooks_delivery_due", condition=models.Q(status="pending")
+            ),
+            models.Index(
+                fields=["endpoint", "next_attempt_at"],
+                name="webhooks_delivery_endpoint_due",
+                condition=models.Q(status="pending"),
             ),
         ]
 
