@@ -228,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-tenant media backend: uploads, HLS, typed tasks, signed webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI are public; a stale Authorization header must not make them 401.
+    "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Swagger UI from the installed sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -316,6 +316,12 @@ def test_unknown_fields_are_rejected(api):
     assert_error(api.patch("/api/v1/tenant", {"name": "renamed"}, format="json"), 400)
 
 
+def test_values_postgresql_refuses_are_400_not_500(api):
+    # a valid ISO 8601 time whose offset PostgreSQL cannot store (found by fuzzing the schema)
+    response = api.get("/api/v1/tasks", {"end_date": "0990-03-09T09:36:19-18:33"})
+    assert_error(response, 400, "invalid_input")
+
+
 def test_past_expiry_is_rejected(api):
     past = (timezone.now() - timedelta(days=1)).isoformat()
     error = assert_error(

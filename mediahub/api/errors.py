@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -76,6 +77,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = request_too_large()
     elif isinstance(exc, SuspiciousOperation):  # too many fields or files: still the client's input
         exc = ApiError("malformed_request", str(exc) or "The request could not be parsed.", 400)
+    elif isinstance(exc, DataError):
+        # PostgreSQL refused a value that passed validation (a time zone offset past ±15:59, a number
+        # past its column): the input's fault, but logged in full in case it was ours.
+        logger.warning("database refused a value: %s", exc, exc_info=exc)
+        exc = ApiError("invalid_input", "A value in the request is out of range.", 400)
 
     response = drf_exception_handler(exc, context)
     if response is None:
