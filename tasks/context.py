@@ -55,10 +55,10 @@ class TaskContext:
 
     def check_cancelled(self) -> None:
         """Raise ``TaskCancelled`` (or the timeout / shutdown error) if this attempt must end."""
+        if self.stop_reason is TaskTimeout or time.monotonic() > self.deadline:
+            raise TaskTimeout(f"Timed out after {self.task.timeout_seconds} s.")
         if self.stop_reason is not None:
-            raise self.stop_reason(f"task {self.task.id} stopped: {self.stop_reason.__name__}")
-        if time.monotonic() > self.deadline:
-            raise TaskTimeout(f"timed out after {self.task.timeout_seconds} s")
+            raise self.stop_reason()
 
     def set_phase(self, phase: str) -> None:
         self.check_cancelled()

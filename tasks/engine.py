@@ -144,7 +144,7 @@ def run_attempt(task: Task, attempt: TaskAttempt) -> None:
         _record_failure(task, attempt, running.started_at, exc)
     except BaseException:
         # A Dramatiq interrupt (its time limit or shutdown): hand the task back, then let it unwind.
-        _record_failure(task, attempt, running.started_at, WorkerShuttingDown("worker interrupted"))
+        _record_failure(task, attempt, running.started_at, WorkerShuttingDown())
         raise
     else:
         try:

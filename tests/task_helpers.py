@@ -107,7 +107,7 @@ def worker_subprocess(kind: str, queue: str, log_path, **env: str) -> Iterator[s
         yield proc
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)  # the main process forwards it to its workers
             try:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
