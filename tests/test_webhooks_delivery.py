@@ -3,6 +3,7 @@ verified with the ``standardwebhooks`` package as any receiver would."""
 
 import binascii
 import json
+import os
 import time
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
 from PIL import Image
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -35,8 +37,31 @@ def _fast_webhooks(settings):
 
 
 @pytest.fixture
-def worker():
-    worker = dramatiq.Worker(dramatiq.get_broker(), queues={QUEUE}, worker_threads=4, worker_timeout=100)
+def broker(request, settings):
+    """The broker of the delivery actor: the session's RabbitMQ, or a Redis broker under this
+    session's key prefix when a test is parametrized with ``"redis"``."""
+    session_broker = deliver_webhook.broker
+    if getattr(request, "param", "rabbitmq") == "rabbitmq":
+        yield session_broker
+        return
+    broker = RedisBroker(
+        url=os.environ["REDIS_URL"],
+        namespace=f"{settings.REDIS_KEY_PREFIX}-webhooks",
+        middleware=list(session_broker.middleware),
+    )
+    broker.declare_actor(deliver_webhook)
+    deliver_webhook.broker = broker
+    try:
+        yield broker
+    finally:
+        deliver_webhook.broker = session_broker
+        broker.flush_all()
+        broker.close()
+
+
+@pytest.fixture
+def worker(broker):
+    worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=4, worker_timeout=100)
     worker.start()
     yield worker
     worker.stop()
@@ -118,6 +143,7 @@ def test_every_event_type_arrives_signed_and_verifies(api, tenant, receiver, wor
         verifier.verify(request.body, replayed)
 
 
+@pytest.mark.parametrize("broker", ["rabbitmq", "redis"], indirect=True)
 def test_failures_are_retried_with_the_same_webhook_id_and_logged(api, tenant, receiver, worker):
     receiver.script = [Reply(500, b"x" * 5000), Reply(500, b"down")]
     endpoint = add_endpoint(api, receiver.url, ["media.ready"])
@@ -298,9 +324,13 @@ def test_pending_deliveries_of_a_disabled_endpoint_are_not_sent(api, tenant, rec
     assert receiver.requests == []
 
 
-def test_broker_outage_during_a_burst_loses_no_event(api, tenant, receiver, worker, monkeypatch):
+@pytest.mark.parametrize("broker", ["rabbitmq", "redis"], indirect=True)
+def test_broker_outage_during_a_burst_loses_no_event(api, tenant, receiver, broker, worker, monkeypatch):
     endpoint = add_endpoint(api, receiver.url)
-    dead_broker = RabbitmqBroker(url=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
+    if isinstance(broker, RedisBroker):
+        dead_broker = RedisBroker(url=f"redis://127.0.0.1:{free_port()}/0")
+    else:
+        dead_broker = RabbitmqBroker(url=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
     live_broker = deliver_webhook.broker
     monkeypatch.setattr(deliver_webhook, "broker", dead_broker)
     burst = [emit_now(tenant, "media.created", {"id": n}) for n in range(30)]
