@@ -38,8 +38,10 @@ TOKEN_PARAMETER = OpenApiParameter("token", str, description="Playback token ins
 
 
 def ingested_response(ingested: services.Ingested, request: Request) -> Response:
-    body = {**MediaSerializer(ingested.media, context={"request": request}).data}
-    body["duplicate"] = ingested.duplicate
+    body = {
+        **MediaSerializer(ingested.media, context={"request": request}).data,
+        "duplicate": ingested.duplicate,
+    }
     return Response(body, status=status.HTTP_200_OK if ingested.duplicate else status.HTTP_201_CREATED)
 
 
