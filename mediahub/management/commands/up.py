@@ -100,9 +100,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("Stopping mediahub…")
         finally:
-            # Nothing may interrupt the shutdown: a second Ctrl-C would leave orphans behind.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            _ignore_stop_signals()  # nothing may interrupt the shutdown: it would leave orphans behind
             services.stop_processes([process for _, process in apps.values()])
             if redis_server is not None:
                 services.stop_processes([redis_server])
@@ -118,7 +116,15 @@ def gunicorn_argv() -> list[str]:
 
 
 def _interrupt(signum, frame) -> None:
+    # Once only: make forwards a SIGTERM right after the terminal's SIGINT, and a second
+    # KeyboardInterrupt would cut the shutdown short.
+    _ignore_stop_signals()
     raise KeyboardInterrupt
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _wait_until_ready(url: str, apps: dict[int, tuple[str, subprocess.Popen]]) -> None:
