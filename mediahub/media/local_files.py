@@ -19,7 +19,8 @@ CHUNK_BYTES = 1024 * 1024
 
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "PUT"])
-def local_file(request: HttpRequest, token: str) -> HttpResponse:
+def local_file(request: HttpRequest, token: str, name: str) -> HttpResponse:
+    # ``name`` only gives the URL the object's extension (players check it); the token decides.
     method = "PUT" if request.method == "PUT" else "GET"
     claims = load_local_url_token(token, method)
     if claims is None or not hasattr(default_storage, "path"):

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from boto3.s3.transfer import TransferConfig
 from django.core import signing
@@ -89,14 +90,12 @@ class ObjectStore:
         self.storage.delete(key)
 
     def url(self, key: str, *, base_url: str, ttl: int, download_name: str | None = None) -> str:
-        token = signing.dumps(
-            {"k": key, "m": "GET", "e": int(time.time()) + ttl, "d": download_name}, salt=LOCAL_URL_SALT
-        )
-        return f"{base_url}/api/v1/files/{token}"
+        claims = {"k": key, "m": "GET", "e": int(time.time()) + ttl, "d": download_name}
+        return _local_url(base_url, key, claims)
 
     def presign_put(self, key: str, *, base_url: str, ttl: int, content_type: str, size_bytes: int) -> str:
         claims = {"k": key, "m": "PUT", "e": int(time.time()) + ttl, "s": size_bytes}
-        return f"{base_url}/api/v1/files/{signing.dumps(claims, salt=LOCAL_URL_SALT)}"
+        return _local_url(base_url, key, claims)
 
     def supports_multipart(self) -> bool:
         return False
@@ -179,6 +178,13 @@ def get_store() -> ObjectStore:
 def part_size_for(size_bytes: int) -> int:
     """The smallest part size (a whole number of MB, at least 16 MB) within S3's part limit."""
     return max(DIRECT_UPLOAD_MIN_PART, math.ceil(size_bytes / MULTIPART_MAX_PARTS / MB) * MB)
+
+
+def _local_url(base_url: str, key: str, claims: dict[str, Any]) -> str:
+    # The object's own name ends the path: players such as ffmpeg accept HLS segments only by
+    # their extension.
+    name = quote(key.rsplit("/", 1)[-1])
+    return f"{base_url}/api/v1/files/{signing.dumps(claims, salt=LOCAL_URL_SALT)}/{name}"
 
 
 def load_local_url_token(token: str, method: str) -> dict[str, Any] | None:

@@ -14,6 +14,6 @@ urlpatterns = [
         DirectUploadCompleteView.as_view(),
         name="media-upload-complete",
     ),
-    path("files/<str:token>", local_files.local_file, name="local-file"),
+    path("files/<str:token>/<str:name>", local_files.local_file, name="local-file"),
     *router.urls,
 ]
