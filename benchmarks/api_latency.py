@@ -51,14 +51,15 @@ def start_server(data_dir: Path, port: int, workers: int) -> tuple[subprocess.Po
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "BROKER_URL") and not k.startswith("S3_")
     }
-    # A rate limit would turn the benchmark into a 429 benchmark.
+    # The rate limit check runs (one Redis call per request) but never refuses: 429s would be
+    # cheaper than real answers.
     env.update(
         MEDIAHUB_DATA=str(data_dir),
         PORT=str(port),
         WEB_CONCURRENCY=str(workers),
         GUNICORN_ACCESS_LOG="false",
         DEBUG="false",
-        API_RATE_LIMIT_PER_MINUTE="0",
+        API_RATE_LIMIT_PER_MINUTE="1000000000",
     )
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "up"],
