@@ -358,3 +358,29 @@ def test_storage_outage_is_503_with_retry_after(api, clip, settings):
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "dependency_unavailable" and response["Retry-After"] == "5"
     assert not Media.objects.exists()
+
+
+def test_playback_tokens_open_one_media_for_a_limited_time(api, client, tenant, settings):
+    from mediahub.media import playback
+
+    def ready_media(name):
+        hls = {"master_key": "k", "renditions": [
+            {"name": "360p", "width": 640, "height": 360, "bandwidth": 900000, "codecs": "avc1.64001e",
+             "playlist_key": "k/360p/index.m3u8"},
+        ]}  # fmt: skip
+        return Media.objects.create(tenant=tenant, type="video", status="ready", filename=name, hls=hls)
+
+    first, second = ready_media("a.mp4"), ready_media("b.mp4")
+    token = playback.make_token(first)
+    master = client.get(f"/api/v1/media/{first.id}/hls/master.m3u8", {"token": token})
+    assert master.status_code == 200 and master["Content-Type"] == "application/vnd.apple.mpegurl"
+    text = master.content.decode()
+    assert "RESOLUTION=640x360" in text and 'CODECS="avc1.64001e"' in text
+    assert f"http://testserver/api/v1/media/{first.id}/hls/360p/index.m3u8?token=" in text
+    # The token opens its own media only, and nothing else of the tenant.
+    assert client.get(f"/api/v1/media/{second.id}/hls/master.m3u8", {"token": token}).status_code == 404
+    assert client.get(f"/api/v1/media/{first.id}", {"token": token}).status_code == 401
+    assert client.get(f"/api/v1/media/{first.id}/hls/master.m3u8").status_code == 401
+    settings.PLAYBACK_URL_TTL_SECONDS = -1
+    expired = client.get(f"/api/v1/media/{first.id}/hls/master.m3u8", {"token": token})
+    assert expired.status_code == 401 and expired.json()["error"]["code"] == "unauthenticated"
