@@ -89,10 +89,6 @@ class Task(TenantOwned):
     def __str__(self) -> str:
         return f"{self.type} {self.id} ({self.status})"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in self.TERMINAL
-
 
 class TaskAttempt(models.Model):
     """One run of a task by a worker; ``number`` counts from 1 per task."""

@@ -52,7 +52,3 @@ def type_names() -> list[str]:
 
 def get_actor(name: str) -> dramatiq.Actor:
     return _actors[name]
-
-
-def actors() -> list[dramatiq.Actor]:
-    return list(_actors.values())

@@ -151,8 +151,13 @@ def _unblock_dependents(task: Task) -> None:
 def _cancel_dependents(task: Task, reason: str) -> None:
     open_dependents = task.dependents.filter(status__in=Task.OPEN)
     for dependent in open_dependents.select_for_update(of=("self",)).select_related("tenant"):
-        close_open_attempt(dependent, reason)
-        transition(dependent, Status.CANCELLED, error=reason)
+        _cancel(dependent, reason)
+
+
+def _cancel(task: Task, reason: str) -> Task:
+    """Cancel a locked open task; a worker running it notices and stops."""
+    close_open_attempt(task, reason)
+    return transition(task, Status.CANCELLED, error=reason)
 
 
 def close_open_attempt(task: Task, error: str) -> None:
@@ -307,9 +312,7 @@ def cancel_task(task: Task, reason: str = "") -> Task:
         task = _lock_existing(task)
         if task.status not in Task.OPEN:
             raise IllegalTransition(task, Status.CANCELLED)
-        message = reason or "Cancelled."
-        close_open_attempt(task, message)
-        return transition(task, Status.CANCELLED, error=message)
+        return _cancel(task, reason or "Cancelled.")
 
 
 def retry_task(task: Task) -> Task:
@@ -350,8 +353,7 @@ def delete_task(task: Task) -> None:
         if task is None:
             return
         if task.status in Task.OPEN:
-            close_open_attempt(task, "Deleted.")
-            transition(task, Status.CANCELLED, error="Deleted.")
+            _cancel(task, "Deleted.")
         emit(task.tenant, "task.deleted", task_data(task))
         task.delete()
 

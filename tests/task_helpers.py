@@ -34,7 +34,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 20, interval: flo
 
 def _bind_actors(broker: dramatiq.Broker) -> None:
     dramatiq.set_broker(broker)
-    for actor in registry.actors():
+    for actor in map(registry.get_actor, registry.type_names()):
         actor.broker = broker
         broker.declare_actor(actor)
 
