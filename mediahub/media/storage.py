@@ -102,13 +102,12 @@ class ObjectStore:
 
 
 class S3ObjectStore(ObjectStore):
-    @property
-    def client(self):
-        return self.storage.connection.meta.client
-
-    @property
-    def bucket(self) -> str:
-        return self.storage.bucket_name
+    def __init__(self, storage):
+        super().__init__(storage)
+        # django-storages keeps one boto3 resource per thread; its client is thread-safe, so upload
+        # threads share this one instead of each building a session of its own.
+        self.client = storage.connection.meta.client
+        self.bucket = storage.bucket_name
 
     def upload_file(self, path: Path, key: str, content_type: str = "") -> None:
         extra = {"ContentType": content_type} if content_type else None
