@@ -66,3 +66,4 @@ def run_forever(stop: threading.Event) -> None:
                 connection.close()
         next_due = min((job.next_run for job in _jobs.values()), default=time.monotonic() + 1)
         stop.wait(max(0.05, next_due - time.monotonic()))
+    connection.close()
