@@ -73,6 +73,7 @@ def test_garbage_is_a_probe_error(tmp_path, probe_binary):
 def test_sniffing_by_magic_bytes():
     assert sniff(b"\x89PNG\r\n\x1a\n....") == "image"
     assert sniff(b"\x00\x00\x00\x20ftypisom") == "av"
+    assert sniff(b"\x00\x00\x00\x18ftypheic") == "image"
     assert sniff(b"%PDF-1.7\n") == "document"
     assert sniff("plain text, ünïcode".encode()) == "document"
     assert sniff(bytes(range(256)) * 4) is None

@@ -45,6 +45,7 @@ _IMAGE_MAGIC = (
     b"II*\x00",
     b"MM\x00*",
 )
+_IMAGE_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis")
 _AV_MAGIC = (
     b"\x1a\x45\xdf\xa3",  # Matroska / WebM
     b"OggS",
@@ -59,6 +60,8 @@ _AV_MAGIC = (
 def sniff(head: bytes) -> str | None:
     """The likely type from the first bytes ("av" for audio/video containers), or None."""
     if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image"
+    if head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS:  # HEIF/AVIF stills share MP4's box format
         return "image"
     if head.startswith(b"%PDF-"):
         return "document"
