@@ -143,6 +143,16 @@ def test_up_serves_the_api_stops_cleanly_and_restarts_on_its_data():
         status, body = get(f"{first.base}/api/v1/tenant", key)
         assert (status, body["name"]) == (200, "Smoke Test Inc")
 
+        # /metrics sums the gunicorn workers (two here): every answer above is counted once
+        for _ in range(10):
+            assert get(f"{first.base}/api/v1/tenant", key)[0] == 200
+        with urllib.request.urlopen(f"{first.base}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        counted = re.search(
+            r'mediahub_http_requests_total\{method="GET",route="api/v1/tenant",status="200"\} (\S+)', metrics
+        )
+        assert float(counted[1]) == 12, metrics
+
         tree = process_tree(first.process.pid, data_dir)
         names = {p.name() for p in tree}
         assert {"postgres", "redis-server"} <= names, names
