@@ -62,14 +62,26 @@ def test_bad_fields_are_400_naming_the_field(api, body, field):
     assert field in response.json()["error"]["details"]
 
 
-def test_a_payload_media_id_links_the_tenants_media_only(tenant, other_tenant):
+def test_a_payload_media_id_links_the_tenants_media_only(api, tenant, other_tenant):
     from mediahub.media.models import Media
 
     mine = Media.objects.create(tenant=tenant, type="video", filename="a.mp4")
     theirs = Media.objects.create(tenant=other_tenant, type="video", filename="b.mp4")
-    assert services.create_task(tenant, "TestMediaProbe", {"media_id": str(mine.pk)}).media == mine
+    linked = services.create_task(tenant, "TestMediaProbe", {"media_id": str(mine.pk)})
+    assert linked.media == mine
     assert services.create_task(tenant, "TestMediaProbe", {"media_id": str(theirs.pk)}).media is None
     assert services.create_task(tenant, "TestMediaProbe", {"media_id": "not-a-uuid"}).media is None
+    listed = api.get("/api/v1/tasks", {"media": str(mine.pk)}).json()
+    assert [t["id"] for t in listed["tasks"]] == [str(linked.pk)]
+    assert listed["tasks"][0]["media"] == str(mine.pk)
+
+
+def test_batch_filter(api, tenant):
+    batch, (task,) = services.create_batch(tenant, [{"type": "TestEcho", "payload": {"value": 1}}])
+    services.create_task(tenant, "TestEcho", {"value": 2})
+    listed = api.get("/api/v1/tasks", {"batch": str(batch.pk)}).json()
+    assert listed["total"] == 1 and listed["tasks"][0]["id"] == str(task.pk)
+    assert api.get("/api/v1/tasks", {"batch": "nope"}).status_code == 400
 
 
 def test_list_shape_filters_and_newest_first(api, tenant):
