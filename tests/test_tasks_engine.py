@@ -64,6 +64,19 @@ def test_type_and_tenant_limits_hold_under_50_queued_tasks(task_broker, tenant, 
     assert not Task.objects.exclude(status=Status.COMPLETED).exists()
 
 
+def test_a_batch_run_by_many_threads_finishes_exactly_once(task_broker, tenant):
+    specs = [{"type": "TestEcho", "payload": {"value": i, "sleep": 0.05}} for i in range(24)]
+    batch, tasks = services.create_batch(tenant, specs)
+    with running_worker(task_broker, threads=8):
+        wait_for(lambda: all_in(tasks, Status.COMPLETED))
+        wait_for(lambda: Event.objects.filter(type="batch.finished").exists())
+    finished = Event.objects.filter(tenant=tenant, type="batch.finished")
+    assert finished.count() == 1
+    assert finished.get().data["by_status"]["completed"] == 24 and finished.get().data["progress"] == 100
+    batch.refresh_from_db()
+    assert batch.finished_at >= max(Task.objects.filter(batch=batch).values_list("completed_at", flat=True))
+
+
 def test_transient_failure_retries_after_a_real_backoff(task_broker, tenant, settings):
     settings.TASK_RETRY_BACKOFF_BASE_SECONDS = 3  # first retry waits 1.5-3 s
     task = services.create_task(tenant, "TestEcho", {"value": 1, "fail": "transient", "fail_times": 1})
