@@ -24,15 +24,16 @@ MAX_RINGS_PER_SWEEP = 500
 
 def sweep() -> int:
     """Promote due ``scheduled`` tasks to ``pending`` and ring for runnable tasks whose doorbell
-    is stale (lost in a broker outage or a crash between commit and send). Returns the rings."""
+    is stale (lost in a broker outage or a crash between commit and send). Returns how many stale
+    tasks were rung again."""
     now = timezone.now()
     with transaction.atomic():
         due = Task.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now)
         for task in due.select_for_update(skip_locked=True, of=("self",)).select_related("tenant"):
             services.transition(task, Status.PENDING, rung_at=now)
-            if task.type in registry.type_names():
+            if not task.blocked and task.type in registry.type_names():
                 ring_on_commit(task.type)
-    stale = (
+    stale = list(
         Task.objects.filter(
             status=Status.PENDING,
             blocked=False,
@@ -42,7 +43,6 @@ def sweep() -> int:
         .order_by("-priority", "created_at")
         .values_list("pk", "type")[:MAX_RINGS_PER_SWEEP]
     )
-    stale = list(stale)
     rung = 0
     for type_name, count in Counter(type_name for _, type_name in stale).items():
         rung += sum(ring(type_name) for _ in range(count))
