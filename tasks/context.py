@@ -78,7 +78,10 @@ class TaskContext:
             self._update(progress=self._progress)
 
     def _update(self, **fields: Any) -> None:
-        Task.objects.filter(pk=self.task.pk, status=Task.Status.PROCESSING).update(**fields)
+        # Only while this attempt still owns the task (not after a cancel or a reap and re-claim).
+        Task.objects.filter(
+            pk=self.task.pk, status=Task.Status.PROCESSING, started_at=self.task.started_at
+        ).update(**fields)
 
     def run_process(
         self,
