@@ -218,6 +218,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "mediahub.api.pagination.LimitOffsetPagination",
     "DEFAULT_SCHEMA_CLASS": "mediahub.api.schema.AutoSchema",
+    "DEFAULT_METADATA_CLASS": "mediahub.api.metadata.ApiMetadata",
     "EXCEPTION_HANDLER": "mediahub.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",

@@ -2,7 +2,9 @@
 
 import json
 import logging
+import re
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -227,20 +229,34 @@ def test_invalid_idempotency_key_is_400(api):
     )
 
 
-def test_every_post_view_honours_idempotency_keys():
-    """Every API view that accepts POST derives from the base classes that implement it."""
+def api_routes():
+    """(route, view callback) of every URL pattern under /api/v1/."""
 
-    def views(resolver, prefix=""):
+    def walk(resolver, prefix=""):
         for pattern in resolver.url_patterns:
             if isinstance(pattern, URLResolver):
-                yield from views(pattern, prefix + str(pattern.pattern))
+                yield from walk(pattern, prefix + str(pattern.pattern))
             elif isinstance(pattern, URLPattern):
                 yield prefix + str(pattern.pattern), pattern.callback
 
+    return [(route, callback) for route, callback in walk(get_resolver()) if route.startswith("api/v1/")]
+
+
+def test_options_on_every_route_is_not_a_server_error(api):
+    for route, _ in api_routes():
+        # router regexes and path converters alike: any object id becomes a random UUID
+        path = re.sub(r"\(\?P<\w+>[^)]*\)|<[^>]+>", str(uuid.uuid4()), route).strip("^$")
+        response = api.options("/" + path.replace("\\.", "."))
+        assert response.status_code < 500, (path, response.content)
+
+
+def test_every_post_view_honours_idempotency_keys():
+    """Every API view that accepts POST derives from the base classes that implement it."""
+
     missing = []
-    for route, callback in views(get_resolver()):
+    for route, callback in api_routes():
         view_class = getattr(callback, "cls", None)
-        if not route.startswith("api/v1/") or view_class is None:
+        if view_class is None:
             continue
         actions = getattr(callback, "actions", None) or {}
         accepts_post = "post" in actions or (not actions and hasattr(view_class, "post"))
@@ -451,6 +467,7 @@ def test_openapi_schema_and_swagger_ui(client, db):
     assert set(components["ErrorDetail"]["properties"]) == {"code", "message", "details"}
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    assert_error(client.post("/api/v1/docs"), 405, "method_not_allowed")
 
 
 def test_openapi_schema_is_valid_and_generates_without_warnings(db, tmp_path):

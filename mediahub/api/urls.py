@@ -1,11 +1,13 @@
 """``/api/v1``: each app contributes its routes; schema and Swagger UI live here."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
+
+from mediahub.api.docs import SwaggerUIView
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs", SwaggerUIView.as_view(url_name="schema"), name="docs"),
     path("", include("tenants.urls")),
     path("", include("mediahub.media.urls")),
     path("", include("mediahub.webhooks.urls")),
