@@ -42,8 +42,6 @@ PURGE_BATCH = 1000
 # One doorbell keeps its worker on the endpoint's due deliveries this long, so a burst drains
 # without a broker round trip per delivery (the endpoint's slots still bound the workers on it).
 DRAIN_WINDOW = timedelta(seconds=10)
-# When an endpoint already has its share of requests in flight, look again after about this long.
-BUSY_ENDPOINT_DELAY_MS = 500
 # ``last_success_at`` of a healthy endpoint may lag by this much.
 HEALTH_RESOLUTION = timedelta(seconds=1)
 # Retry waits vary by this fraction either way, so failures of a burst do not retry in lockstep.
@@ -106,16 +104,26 @@ def run_delivery(delivery_id: str) -> None:
         return  # finished already: a duplicate or stale doorbell
     with _endpoint_slots(endpoint_id).hold() as acquired:
         if not acquired:
-            # The endpoint is busy with other deliveries; give this worker to other endpoints.
-            ring([delivery_id], delay_ms=BUSY_ENDPOINT_DELAY_MS)
+            # Every slot is held by a worker draining this endpoint: one of them sends this delivery,
+            # or rings for it after letting go of its slot (below). This worker serves other endpoints.
             return
         drain_until = time.monotonic() + DRAIN_WINDOW.total_seconds()
         delivery = claim(pk=delivery_id)
         while delivery is not None:
             attempt(delivery)
-            if time.monotonic() >= drain_until:
-                return
-            delivery = claim(endpoint_id=endpoint_id)
+            delivery = claim(endpoint_id=endpoint_id) if time.monotonic() < drain_until else None
+    # Deliveries that fell due while the slots were full (their doorbells gave up) or remain after the
+    # drain window: hand the endpoint on to a fresh doorbell.
+    next_due = _due(endpoint_id=endpoint_id).values_list("id", flat=True).first()
+    if next_due is not None:
+        ring([next_due])
+
+
+def _due(**lookup: object) -> QuerySet[Delivery]:
+    """Pending deliveries matching ``lookup`` whose next attempt may start now."""
+    return Delivery.objects.filter(
+        **lookup, status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
+    )
 
 
 def _endpoint_slots(endpoint_id: UUID) -> Slots:
@@ -127,12 +135,11 @@ def _endpoint_slots(endpoint_id: UUID) -> Slots:
 def claim(**lookup: object) -> Delivery | None:
     """Take the next attempt of the oldest pending, due delivery matching ``lookup`` (with its event
     and endpoint), or None."""
-    now = timezone.now()
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            _due(**lookup)
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "endpoint")
-            .filter(**lookup, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at")
             .first()
         )
@@ -146,7 +153,8 @@ def claim(**lookup: object) -> Delivery | None:
             delivery.save(update_fields=["status", "error", "next_attempt_at", "updated_at"])
             return None
         delivery.attempt += 1
-        delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS) + LEASE_MARGIN
+        lease = timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS) + LEASE_MARGIN
+        delivery.next_attempt_at = timezone.now() + lease
         delivery.save(update_fields=["attempt", "next_attempt_at", "updated_at"])
     return delivery
 
@@ -281,8 +289,8 @@ def sweep_deliveries() -> int:
     now = timezone.now()
     with transaction.atomic():
         ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            _due()
+            .select_for_update(skip_locked=True)
             .filter(Q(queued_for__isnull=True) | Q(queued_for__lte=now - SWEEP_GRACE))
             .order_by("next_attempt_at")
             .values_list("id", flat=True)[:SWEEP_BATCH]
