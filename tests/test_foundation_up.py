@@ -85,7 +85,10 @@ class Instance:
         self.env.update(
             MEDIAHUB_DATA=str(data_dir),
             PORT=self.base.rsplit(":", 1)[1],
+            # small, the machine is shared: still every kind of process
             WEB_CONCURRENCY="2",
+            TASK_WORKER_PROCESSES="1",
+            TASK_CPU_WORKER_PROCESSES="1",
             GUNICORN_ACCESS_LOG="false",
         )
         self.process = subprocess.Popen(
