@@ -57,6 +57,7 @@ class Command(BaseCommand):
         try:
             if embedded_redis:
                 redis_server = services.start_embedded_redis(data_dir)
+            self.stdout.write(f"Migrating the database, data in {data_dir}…")
             call_command("migrate", interactive=False, verbosity=0)
             call_command("collectstatic", interactive=False, verbosity=0)
             demo = issue_demo_key()
