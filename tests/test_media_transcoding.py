@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import override_settings
 
+from mediahub.media import storage
 from mediahub.media.models import Media
 from mediahub.webhooks.models import Event
 from tasks import services as task_services
@@ -68,6 +69,11 @@ def ffprobe_streams(url: str) -> list[dict]:
         check=False,
     )
     return json.loads(completed.stdout or b"{}").get("streams", [])
+
+
+def stored_keys(prefix: str) -> list[str]:
+    listing = storage.get_store().client.list_objects_v2(Bucket=settings.S3_BUCKET, Prefix=prefix)
+    return [obj["Key"] for obj in listing.get("Contents", [])]
 
 
 def ffmpeg_children() -> list[psutil.Process]:
@@ -187,6 +193,19 @@ def test_cancel_mid_transcode_kills_ffmpeg_and_leaves_nothing_ready(tenant, work
     media = Media.objects.get(id=media["id"])
     assert media.status != "ready" and media.hls is None
     assert not default_storage.exists(f"tenants/{tenant.id}/media/{media.id}/hls/master.m3u8")
+
+
+@override_settings(TRANSCODE_PRESET="veryslow")
+def test_deleting_a_media_mid_transcode_leaves_no_objects(tenant, worker, tmp_path, api_upload, api):
+    media = api_upload(make_clip(tmp_path / "long.mp4", size="640x360", seconds=30, fps=25))
+    task = Task.objects.get(media_id=media["id"])
+    prefix = f"tenants/{tenant.id}/media/{media['id']}/"
+    # Deleted once segments are being uploaded while ffmpeg runs.
+    wait_for(lambda: default_storage.listdir(f"{prefix}hls/360p/")[1], timeout=90)
+    assert api.delete(f"/api/v1/media/{media['id']}").status_code == 204
+    wait_for(lambda: Task.objects.get(pk=task.pk).status == "cancelled", timeout=10)
+    wait_for(lambda: not ffmpeg_children(), timeout=5)
+    wait_for(lambda: stored_keys(prefix) == [], timeout=10)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from mediahub.media.models import Media
 from mediahub.transcoding import ffmpeg, hls
 from mediahub.transcoding.ladder import Rendition, plan_renditions
 from tasks.context import TaskContext
-from tasks.errors import PermanentError, TransientError
+from tasks.errors import PermanentError, TaskCancelled, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,17 @@ def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
     """Run the whole job for ``media``; returns the task result: ``{"hls", "poster_key", "encoded",
     "seconds"}`` (``encoded``: the renditions this run had to make; ``seconds``: time per step)."""
     store = storage.get_store()
+    try:
+        return _transcode(ctx, media, store)
+    except TaskCancelled:
+        # Deleting a media cancels its task and removes its objects; an upload that was in flight
+        # may have landed afterwards, so sweep the prefix again now that everything has stopped.
+        if not Media.objects.filter(pk=media.pk).exists():
+            store.delete_prefix(storage.media_prefix(media.tenant_id, media.id))
+        raise
+
+
+def _transcode(ctx: TaskContext, media: Media, store: storage.ObjectStore) -> dict[str, Any]:
     clock = PhaseClock()
     ctx.set_phase("pre_processing")
     source = ctx.workdir / "source"
@@ -54,6 +65,7 @@ def transcode(ctx: TaskContext, media: Media) -> dict[str, Any]:
     clock.lap("upload")
     poster_key = _poster(ctx, store, media, source, info, planned) if probe.video_stream(info) else ""
     clock.lap("poster")
+    ctx.check_cancelled()  # a media deleted meanwhile must not be left with these outputs
     return {
         "hls": {"master_key": master_key, "renditions": renditions},
         "poster_key": poster_key,
