@@ -65,7 +65,7 @@ def sniff(head: bytes) -> str | None:
         return "image"
     if head.startswith(b"%PDF-"):
         return "document"
-    if head[4:8] == b"ftyp" or head.startswith(_AV_MAGIC):
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free") or head.startswith(_AV_MAGIC):
         return "av"
     if head[:4] == b"RIFF" and head[8:12] in (b"AVI ", b"WAVE"):
         return "av"
