@@ -45,6 +45,8 @@ class VideoTranscoding(TaskType):
     }
     default_timeout_seconds = 3 * 3600
     default_max_retries = 3
+    # One tenant's backlog cannot hold every transcode worker (TASK_TYPE_LIMITS overrides).
+    max_per_tenant = 4
 
     def validate_payload(self, tenant: Tenant, payload: dict[str, Any]) -> None:
         media = _media(tenant, payload["media_id"])
