@@ -29,7 +29,6 @@ class TaskAdmin(admin.ModelAdmin):
     actions = ["cancel", "retry"]
     # Only priority and name are editable here; status changes go through the actions.
     readonly_fields = [f.name for f in Task._meta.fields if f.name not in ("priority", "name")]
-    exclude = ["depends_on"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tasks are created through the API or by the code that needs them

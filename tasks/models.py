@@ -1,5 +1,7 @@
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -56,7 +58,8 @@ class Task(TenantOwned):
         "media.Media", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
     )
     batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
-    depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
+    # Ids of tasks of the same tenant that must complete first (an array: read with every event).
+    depends_on = ArrayField(models.UUIDField(), default=list, blank=True)
     # True while some dependency has not completed; the claim query skips blocked tasks.
     blocked = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
@@ -80,6 +83,8 @@ class Task(TenantOwned):
                 name="task_claim_idx",
                 condition=Q(status__in=["pending", "scheduled"]),
             ),
+            # The dependents of a task that ends: only blocked tasks can be waiting on it.
+            GinIndex(fields=["depends_on"], name="task_waiting_deps_idx", condition=Q(blocked=True)),
             # Limits and the reaper look at running tasks only.
             models.Index(
                 fields=["type", "tenant"], name="task_running_idx", condition=Q(status="processing")

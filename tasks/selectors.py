@@ -7,7 +7,7 @@ from typing import Any
 
 import django_filters
 from django.db import connection
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, QuerySet
 
 from tasks import registry
 from tasks.models import Batch, Task
@@ -16,9 +16,7 @@ from tenants.models import Tenant
 
 def tasks_for_api(tenant_queryset: QuerySet[Task]) -> QuerySet[Task]:
     """Tasks with what their representation needs, in as few queries as possible."""
-    return tenant_queryset.prefetch_related(
-        "attempts", Prefetch("depends_on", queryset=Task.objects.only("id"))
-    )
+    return tenant_queryset.prefetch_related("attempts")
 
 
 class TaskFilter(django_filters.FilterSet):

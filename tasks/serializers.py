@@ -4,53 +4,43 @@ from django.conf import settings
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
-from tasks.models import Task, TaskAttempt
+from tasks.models import Task
 
 
-class TaskAttemptSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = TaskAttempt
-        fields = ["number", "started_at", "finished_at", "error"]
+# Plain serializers with explicit fields: they run for every task event a worker emits, and
+# ModelSerializer's per-instance model introspection was a tenth of a worker's CPU per task.
+class TaskAttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField(read_only=True)
+    started_at = serializers.DateTimeField(read_only=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    error = serializers.CharField(read_only=True)
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(serializers.Serializer):
     """The task's API representation (also the ``data`` of ``task.*`` events)."""
 
-    media = serializers.UUIDField(source="media_id", allow_null=True, read_only=True)
-    batch = serializers.UUIDField(source="batch_id", allow_null=True, read_only=True)
-    depends_on = serializers.SerializerMethodField()
+    id = serializers.UUIDField(read_only=True)
+    type = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Task.Status.choices, read_only=True)
+    phase = serializers.ChoiceField(choices=Task.Phase.choices, read_only=True, allow_null=True)
+    progress = serializers.IntegerField(read_only=True)
+    priority = serializers.IntegerField(read_only=True)
+    payload = serializers.JSONField(read_only=True)
+    result = serializers.JSONField(read_only=True, allow_null=True)
+    error = serializers.CharField(read_only=True)
+    retry_count = serializers.IntegerField(read_only=True)
+    max_retries = serializers.IntegerField(read_only=True)
+    timeout_seconds = serializers.IntegerField(read_only=True)
+    media = serializers.UUIDField(source="media_id", read_only=True, allow_null=True)
+    batch = serializers.UUIDField(source="batch_id", read_only=True, allow_null=True)
+    depends_on = serializers.ListField(child=serializers.UUIDField(), read_only=True)
+    metadata = serializers.JSONField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    scheduled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    completed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     attempts = TaskAttemptSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Task
-        fields = [
-            "id",
-            "type",
-            "name",
-            "status",
-            "phase",
-            "progress",
-            "priority",
-            "payload",
-            "result",
-            "error",
-            "retry_count",
-            "max_retries",
-            "timeout_seconds",
-            "media",
-            "batch",
-            "depends_on",
-            "metadata",
-            "created_at",
-            "scheduled_at",
-            "started_at",
-            "completed_at",
-            "attempts",
-        ]
-        read_only_fields = fields
-
-    def get_depends_on(self, task: Task) -> list[str]:
-        return [str(dependency.pk) for dependency in task.depends_on.all()]
 
 
 class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -12,6 +12,7 @@ import jsonschema
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.serializers import ValidationError
@@ -138,10 +139,19 @@ def _after_terminal(task: Task) -> None:
         _finish_batch_if_done(task.batch_id)
 
 
+def _waiting_on(task: Task) -> QuerySet[Task]:
+    # A task waiting on an unfinished dependency is blocked, which keeps this lookup small.
+    return Task.objects.filter(blocked=True, depends_on__contains=[task.pk])
+
+
+def _unfinished(task_ids: Iterable[uuid.UUID]) -> QuerySet[Task]:
+    return Task.objects.filter(pk__in=task_ids).exclude(status=Status.COMPLETED)
+
+
 def _unblock_dependents(task: Task) -> None:
-    waiting = task.dependents.filter(blocked=True, status__in=[Status.PENDING, Status.SCHEDULED])
+    waiting = _waiting_on(task).filter(status__in=[Status.PENDING, Status.SCHEDULED])
     for dependent in waiting.select_for_update(of=("self",)).select_related("tenant"):
-        if not dependent.depends_on.exclude(status=Status.COMPLETED).exists():
+        if not _unfinished(dependent.depends_on).exists():
             dependent.blocked = False
             dependent.rung_at = timezone.now()
             dependent.save(update_fields=["blocked", "rung_at"])
@@ -149,7 +159,7 @@ def _unblock_dependents(task: Task) -> None:
 
 
 def _cancel_dependents(task: Task, reason: str) -> None:
-    open_dependents = task.dependents.filter(status__in=Task.OPEN)
+    open_dependents = _waiting_on(task).filter(status__in=Task.OPEN)
     for dependent in open_dependents.select_for_update(of=("self",)).select_related("tenant"):
         _cancel(dependent, reason)
 
@@ -205,14 +215,13 @@ def create_task(
             timeout_seconds=timeout_seconds or task_type.default_timeout_seconds,
             media=media or _media_named_in(tenant, payload),
             batch=batch,
+            depends_on=[d.pk for d in dependencies],
             blocked=any(d.status != Status.COMPLETED for d in dependencies),
             metadata=metadata or {},
             created_at=now,
             scheduled_at=scheduled_at,
             rung_at=now,
         )
-        if dependencies:
-            task.depends_on.set(dependencies)
         emit(tenant, "task.created", task_data(task))
         if not task.blocked:
             delay = (scheduled_at - now).total_seconds() if delayed else None
@@ -321,7 +330,7 @@ def retry_task(task: Task) -> Task:
         task = _lock_existing(task)
         if task.status not in (Status.FAILED, Status.CANCELLED):
             raise IllegalTransition(task, Status.PENDING)
-        dead = task.depends_on.filter(status__in=[Status.FAILED, Status.CANCELLED])
+        dead = _unfinished(task.depends_on).filter(status__in=[Status.FAILED, Status.CANCELLED])
         if dead.exists():
             raise Conflict(
                 "A dependency did not complete; retry it first.",
@@ -337,7 +346,7 @@ def retry_task(task: Task) -> Task:
             retry_count=0,
             completed_at=None,
             scheduled_at=None,
-            blocked=task.depends_on.exclude(status=Status.COMPLETED).exists(),
+            blocked=_unfinished(task.depends_on).exists(),
             rung_at=timezone.now(),
         )
         if not task.blocked:
