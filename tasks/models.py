@@ -62,6 +62,8 @@ class Task(TenantOwned):
     depends_on = ArrayField(models.UUIDField(), default=list, blank=True)
     # True while some dependency has not completed; the claim query skips blocked tasks.
     blocked = models.BooleanField(default=False)
+    # Some task depends on this one: only then does its end need a look at dependents.
+    has_dependents = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     scheduled_at = models.DateTimeField(null=True, blank=True)

@@ -131,9 +131,9 @@ def _after_terminal(task: Task) -> None:
             Status.CANCELLED: task_type.on_cancelled,
         }[task.status]
         hook(task)
-    if task.status == Status.COMPLETED:
+    if task.has_dependents and task.status == Status.COMPLETED:
         _unblock_dependents(task)
-    else:
+    elif task.has_dependents:
         _cancel_dependents(task, f"Dependency {task.id} was {task.status}.")
     if task.batch_id:
         _finish_batch_if_done(task.batch_id)
@@ -200,10 +200,10 @@ def create_task(
     naming the bad field.
     """
     task_type = _validated_type(tenant, type_name, payload)
-    dependencies = _dependencies(tenant, depends_on)
     now = timezone.now()
     delayed = scheduled_at is not None and scheduled_at > now
     with transaction.atomic():
+        dependencies = _locked_dependencies(tenant, depends_on)
         task = Task.objects.create(
             tenant=tenant,
             type=type_name,
@@ -222,6 +222,8 @@ def create_task(
             scheduled_at=scheduled_at,
             rung_at=now,
         )
+        if dependencies:
+            Task.objects.filter(pk__in=task.depends_on, has_dependents=False).update(has_dependents=True)
         emit(tenant, "task.created", task_data(task))
         if not task.blocked:
             delay = (scheduled_at - now).total_seconds() if delayed else None
@@ -254,12 +256,17 @@ def _validated_type(tenant: Tenant, type_name: str, payload: dict[str, Any]) -> 
     return task_type
 
 
-def _dependencies(tenant: Tenant, depends_on: Iterable[Task | uuid.UUID | str]) -> list[Task]:
-    ids = {str(d.pk if isinstance(d, Task) else d) for d in depends_on}
+def _locked_dependencies(tenant: Tenant, depends_on: Iterable[Task | uuid.UUID | str]) -> list[Task]:
+    """The tenant's tasks named in ``depends_on``, row-locked: a dependency ending right now either
+    commits first (and is seen as ended here) or waits and then sees the new dependent."""
+    try:
+        ids = {d.pk if isinstance(d, Task) else uuid.UUID(str(d)) for d in depends_on}
+    except ValueError:
+        raise ValidationError({"depends_on": ["Must be a list of task ids."]}) from None
     if not ids:
         return []
-    found = list(Task.objects.for_tenant(tenant).filter(pk__in=ids))
-    problems = [f"Unknown task {i}." for i in sorted(ids - {str(t.pk) for t in found})]
+    found = list(Task.objects.for_tenant(tenant).filter(pk__in=ids).order_by("pk").select_for_update())
+    problems = [f"Unknown task {i}." for i in sorted(map(str, ids - {t.pk for t in found}))]
     problems += [
         f"Task {t.pk} is {t.status}; it can never complete."
         for t in found
