@@ -26,8 +26,8 @@ from tests.webhook_receiver import Receiver, wait_until
         "http://169.254.169.254/latest/meta-data/",
         "http://10.0.0.1/",
         "https://10.0.0.1/",
-        "http://100.100.100.200/",  # another cloud's metadata service (shared address space)
-        "http://[fd00:ec2::254]/",  # AWS metadata over IPv6
+        "https://100.100.100.200/",  # another cloud's metadata service (shared address space)
+        "https://[fd00:ec2::254]/",  # AWS metadata over IPv6
         "http://localhost/",
     ],
 )
