@@ -244,13 +244,16 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- encryption at rest (webhook secrets, stored idempotent responses); a Fernet key, or derived
+# from SECRET_KEY when unset ---
+ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", default="")
+
 # --- API limits ---
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=1200)
 IDEMPOTENCY_TTL_HOURS = 24
 
 # --- webhooks ---
 # Fernet key for signing secrets at rest; unset derives one from SECRET_KEY.
-WEBHOOK_ENCRYPTION_KEY = env.str("WEBHOOK_ENCRYPTION_KEY", default="")
 # Development and tests only: allow plain http and private, loopback and link-local targets.
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)

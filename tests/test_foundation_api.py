@@ -139,6 +139,13 @@ def test_same_key_same_body_replays_without_creating(api, tenant):
     assert ApiKey.objects.for_tenant(tenant).count() == count
 
 
+def test_stored_response_keeps_a_new_key_encrypted(api, tenant):
+    first = post_key(api, {"name": "ci", "scopes": ["read"]}).json()
+    stored = bytes(IdempotencyRecord.objects.get(tenant=tenant, key="key-1").response_body)
+    assert first["key"].encode() not in stored and b"mh_live_" not in stored
+    assert post_key(api, {"name": "ci", "scopes": ["read"]}).json()["key"] == first["key"]
+
+
 def test_same_key_other_body_is_409(api):
     assert post_key(api, {"name": "ci", "scopes": ["read"]}).status_code == 201
     assert_error(post_key(api, {"name": "ci", "scopes": ["write"]}), 409, "idempotency_key_reused")

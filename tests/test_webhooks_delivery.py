@@ -390,7 +390,7 @@ def test_a_real_producer_event_arrives_as_the_api_shows_the_object(api, tenant, 
 def test_an_attempt_that_cannot_be_sent_still_counts(api, tenant, receiver, worker, settings):
     settings.WEBHOOKS_RETRY_SCHEDULE = [0.1]
     endpoint = add_endpoint(api, receiver.url)
-    # As if WEBHOOK_ENCRYPTION_KEY had changed: the stored secret no longer decrypts.
+    # As if ENCRYPTION_KEY had changed: the stored secret no longer decrypts.
     Endpoint.objects.filter(pk=endpoint["id"]).update(secret_encrypted="not-a-fernet-token")
     emit_now(tenant, "media.ready", {"id": "m1"})
     wait_until(settled(endpoint["id"], 1))

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from rest_framework.request import Request
 
+from mediahub import crypto
 from mediahub.api.errors import ApiError, Conflict
 from mediahub.api.models import IdempotencyRecord
 from tenants.models import Tenant
@@ -39,7 +40,7 @@ class Replay(Exception):
 
     def response(self) -> HttpResponse:
         response = HttpResponse(
-            bytes(self.record.response_body),
+            crypto.decrypt(bytes(self.record.response_body)),
             status=self.record.response_status,
             content_type=self.record.response_content_type or None,
         )
@@ -125,7 +126,8 @@ def finish(record: IdempotencyRecord, response: HttpResponseBase) -> None:
         state=IdempotencyRecord.State.COMPLETED,
         response_status=response.status_code,
         response_content_type=response.get("Content-Type", ""),
-        response_body=response.content,
+        # Encrypted: a replayed response may carry a secret shown once (a new API key, a webhook secret).
+        response_body=crypto.encrypt(response.content),
     )
 
 

@@ -6,10 +6,8 @@ import base64
 import hashlib
 import hmac
 import secrets
-from functools import cache
 
-from cryptography.fernet import Fernet
-from django.conf import settings
+from mediahub import crypto
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -20,22 +18,12 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-@cache
-def _fernet() -> Fernet:
-    key = settings.WEBHOOK_ENCRYPTION_KEY
-    if not key:
-        # Domain-separated so the derived key is not the SECRET_KEY (or anything else derived from it).
-        digest = hashlib.sha256(b"mediahub.webhooks.secrets:" + settings.SECRET_KEY.encode()).digest()
-        key = base64.urlsafe_b64encode(digest).decode()
-    return Fernet(key)
-
-
 def encrypt_secret(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
+    return crypto.encrypt(secret.encode()).decode()
 
 
 def decrypt_secret(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+    return crypto.decrypt(token.encode()).decode()
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
