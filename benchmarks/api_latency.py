@@ -165,7 +165,7 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 1), help="gunicorn workers")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="mh-bench-"))
