@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import secrets
 import shutil
 import signal
@@ -135,10 +134,12 @@ def spawn(argv: Sequence[str], env: dict[str, str] | None = None) -> subprocess.
 
 
 def stop_processes(processes: Sequence[subprocess.Popen], timeout: float = 20) -> None:
-    """SIGTERM each process group, wait up to ``timeout``, then SIGKILL whatever is left.
+    """SIGTERM each process, wait up to ``timeout`` for its whole tree, then SIGKILL what is left.
 
-    Descendants are collected first, so a process that left its group (ffmpeg run by a worker in
-    a group of its own) is stopped too.
+    Only the main process is signalled: gunicorn's master, Dramatiq's main process and the others
+    stop their own children, and a Dramatiq worker process that gets a second SIGTERM dies at once
+    instead of handing its running tasks back. Descendants are collected first, so one that left
+    its group (ffmpeg run by a worker in a group of its own) is still waited for and killed.
     """
     tree: list[psutil.Process] = []
     for process in processes:
@@ -146,7 +147,7 @@ def stop_processes(processes: Sequence[subprocess.Popen], timeout: float = 20) -
             parent = psutil.Process(process.pid)
             tree += [parent, *parent.children(recursive=True)]
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
     _, alive = psutil.wait_procs(tree, timeout=timeout)
     for leftover in alive:
         logger.warning("killing pid %s, still running %.0f s after SIGTERM", leftover.pid, timeout)
