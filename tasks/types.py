@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -10,7 +11,7 @@ if TYPE_CHECKING:
     from tenants.models import Tenant
 
 
-class TaskType:
+class TaskType(ABC):
     """Subclass, fill in the class attributes and ``run``, and decorate with
     ``@tasks.registry.register``.
 
@@ -33,9 +34,9 @@ class TaskType:
         Raise ``rest_framework.serializers.ValidationError({"payload": {"field": ["..."]}})``.
         """
 
+    @abstractmethod
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
         """Do the work; the returned dict becomes the task's ``result``."""
-        raise NotImplementedError
 
     # Called inside the transaction of the terminal state change.
     def on_completed(self, task: Task) -> None:
