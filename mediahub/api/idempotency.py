@@ -70,11 +70,15 @@ def request_fingerprint(request: Request) -> str:
 
 def _canonical(value: Any) -> Any:
     if isinstance(value, UploadedFile):
-        file_digest = hashlib.sha256()
-        for chunk in value.chunks():
-            file_digest.update(chunk)
-        value.seek(0)
-        return {"file": value.name, "sha256": file_digest.hexdigest()}
+        # Media uploads were hashed while streaming (``HashingUploadHandler``); don't read them twice.
+        sha256 = getattr(value, "sha256", None)
+        if sha256 is None:
+            file_digest = hashlib.sha256()
+            for chunk in value.chunks():
+                file_digest.update(chunk)
+            value.seek(0)
+            sha256 = file_digest.hexdigest()
+        return {"file": value.name, "sha256": sha256}
     return str(value)
 
 
