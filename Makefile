@@ -30,3 +30,5 @@ bench: install
 	$(BIN)/python benchmarks/api_latency.py
 	$(BIN)/python benchmarks/hls_ratio.py
 	$(BIN)/python benchmarks/upload_memory.py
+	$(BIN)/python benchmarks/tasks.py
+	$(BIN)/python benchmarks/webhooks.py
