@@ -12,8 +12,10 @@ A service that is missing ends the session with a message saying what to install
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -145,6 +147,21 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.kill()
 
 
+def _remove_session() -> None:
+    """Delete the session folder, first stopping its embedded PostgreSQL if still running.
+
+    pgserver stops the server when its last registered process exits; a worker subprocess killed
+    with -9 never unregisters, and the server would outlive a deleted data folder.
+    """
+    pidfile = SESSION_DIR / "data" / "pgdata" / "postmaster.pid"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        os.kill(int(pidfile.read_text().split()[0]), signal.SIGINT)  # "fast" shutdown
+        deadline = time.monotonic() + 15
+        while pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
+
+
 def _configure_environment() -> None:
     os.environ["MEDIAHUB_DATA"] = str(SESSION_DIR / "data")
     os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
@@ -168,7 +185,7 @@ def _configure_environment() -> None:
     os.environ["S3_BUCKET"] = S3_BUCKET
     os.environ["S3_ACCESS_KEY_ID"] = S3_ACCESS_KEY
     os.environ["S3_SECRET_ACCESS_KEY"] = S3_SECRET_KEY
-    atexit.register(shutil.rmtree, SESSION_DIR, True)
+    atexit.register(_remove_session)
 
 
 _configure_environment()
