@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
 
 import tests.services  # noqa: E402, F401 - starts/points at the real services, like the tests
+from tests.waiting import wait_for  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediahub.settings")
 
@@ -52,7 +53,7 @@ def main() -> None:
 
     from mediahub.webhooks import services
     from tenants.services import create_tenant
-    from tests.webhook_receiver import Receiver, wait_until
+    from tests.webhook_receiver import Receiver
 
     receiver = Receiver().start()
     tenant, _ = create_tenant("Benchmark")
@@ -71,11 +72,11 @@ def main() -> None:
     try:
         # Warm-up: the worker is up once a first event arrives.
         emit_many(tenant, 1)
-        wait_until(lambda: len(receiver.requests) == 1, timeout=120)
+        wait_for(lambda: len(receiver.requests) == 1, timeout=120)
         receiver.requests.clear()
 
-        burst = run_burst(tenant, receiver, verifier, args.events, wait_until)
-        idle = run_idle(tenant, receiver, verifier, args.idle_events, wait_until)
+        burst = run_burst(tenant, receiver, verifier, args.events)
+        idle = run_idle(tenant, receiver, verifier, args.idle_events)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(30)
@@ -108,7 +109,7 @@ def verified_latencies(receiver, verifier, events) -> list[float]:
     return latencies
 
 
-def run_burst(tenant, receiver, verifier, count: int, wait_until) -> dict:
+def run_burst(tenant, receiver, verifier, count: int) -> dict:
     receiver.requests.clear()
     started = time.time()
     events = emit_many(tenant, count)
@@ -125,7 +126,7 @@ def run_burst(tenant, receiver, verifier, count: int, wait_until) -> dict:
                 verified += 1
         return verified == count
 
-    wait_until(all_verified, timeout=600, interval=0.01)
+    wait_for(all_verified, timeout=600, interval=0.01)
     finished = time.time()
     ids = {r.headers["webhook-id"] for r in receiver.requests}
     assert ids == {str(e.id) for e in events}, "every event delivered exactly once"
@@ -136,12 +137,12 @@ def run_burst(tenant, receiver, verifier, count: int, wait_until) -> dict:
     }
 
 
-def run_idle(tenant, receiver, verifier, count: int, wait_until) -> list[float]:
+def run_idle(tenant, receiver, verifier, count: int) -> list[float]:
     receiver.requests.clear()
     events = []
     for n in range(count):
         events.extend(emit_many(tenant, 1))
-        wait_until(lambda n=n: len(receiver.requests) == n + 1, timeout=60, interval=0.001)
+        wait_for(lambda n=n: len(receiver.requests) == n + 1, timeout=60, interval=0.001)
     return verified_latencies(receiver, verifier, events)
 
 

@@ -7,8 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import dramatiq
@@ -19,17 +18,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 import tests.tasktypes  # noqa: F401 - registers the test-only task types
 from tasks import registry
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 20, interval: float = 0.05):
-    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s: {condition}")
+from tests.waiting import wait_for  # noqa: F401 - callers import it from here
 
 
 def _bind_actors(broker: dramatiq.Broker) -> None:

@@ -9,15 +9,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import psutil
-import pytest
 from django.conf import settings
 
 from tests.services import free_port
+from tests.waiting import wait_for
 
 # Everything that would point the instance at the test session's servers: it must use its own.
 SERVICE_VARIABLES = (
@@ -37,16 +36,6 @@ def get(url: str, key: str | None = None) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.3)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def ready(base: str) -> bool:
@@ -105,9 +94,13 @@ class Instance:
 
     def wait_ready(self) -> str:
         """Waits for /readyz and returns the demo key of the banner."""
-        wait_for(lambda: ready(self.base) or self.process.poll() is not None, 180, "/readyz")
+        wait_for(
+            lambda: ready(self.base) or self.process.poll() is not None, 180, interval=0.3, what="/readyz"
+        )
         assert self.process.poll() is None, self.log()
-        return wait_for(lambda: re.search(r"API key\s+(mh_live_\S+)", self.log()), 10, "the banner")[1]
+        return wait_for(
+            lambda: re.search(r"API key\s+(mh_live_\S+)", self.log()), 10, interval=0.3, what="the banner"
+        )[1]
 
     def log(self) -> str:
         return "".join(self.output)
@@ -176,5 +169,7 @@ def test_up_serves_the_api_stops_cleanly_and_restarts_on_its_data():
         assert get(f"{second.base}/api/v1/tenant", new_demo_key)[0] == 200
     finally:
         assert second.stop(signal.SIGINT) == 0, second.log()  # Ctrl-C
-    wait_for(lambda: not processes_using(data_dir), 10, "the second instance's processes to end")
+    wait_for(
+        lambda: not processes_using(data_dir), 10, interval=0.3, what="the second instance's processes to end"
+    )
     shutil.rmtree(data_dir, ignore_errors=True)

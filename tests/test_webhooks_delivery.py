@@ -23,7 +23,8 @@ from mediahub.webhooks.events import EVENT_TYPES, emit
 from mediahub.webhooks.models import Delivery, Endpoint, Event
 from tasks.scheduler import periodic_jobs, run_job
 from tests.services import free_port
-from tests.webhook_receiver import Receiver, Reply, wait_until
+from tests.waiting import wait_for
+from tests.webhook_receiver import Receiver, Reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,7 +106,7 @@ def test_every_event_type_arrives_signed_and_verifies(api, tenant, receiver, wor
         event_type: emit_now(tenant, event_type, {"id": event_type, "n": 1}) for event_type in EVENT_TYPES
     }
 
-    wait_until(lambda: len(receiver.requests) == len(EVENT_TYPES))
+    wait_for(lambda: len(receiver.requests) == len(EVENT_TYPES))
     verifier = Webhook(endpoint["secret"])
     seen = {}
     for request in receiver.requests:
@@ -119,7 +120,7 @@ def test_every_event_type_arrives_signed_and_verifies(api, tenant, receiver, wor
         assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
         assert request.path == "/hook"
     assert set(seen) == set(EVENT_TYPES)
-    wait_until(settled(endpoint["id"], len(EVENT_TYPES)))
+    wait_for(settled(endpoint["id"], len(EVENT_TYPES)))
     assert {d["status"] for d in deliveries_of(api, endpoint)} == {"succeeded"}
     assert api.get(f"/api/v1/webhooks/{endpoint['id']}").json()["last_success_at"] is not None
 
@@ -149,7 +150,7 @@ def test_failures_are_retried_with_the_same_webhook_id_and_logged(api, tenant, r
     endpoint = add_endpoint(api, receiver.url, ["media.ready"])
     event = emit_now(tenant, "media.ready", {"id": "m1"})
 
-    wait_until(settled(endpoint["id"], 1))
+    wait_for(settled(endpoint["id"], 1))
     assert len(receiver.requests) == 3
     assert {r.headers["webhook-id"] for r in receiver.requests} == {str(event.id)}
     verifier = Webhook(endpoint["secret"])
@@ -175,7 +176,7 @@ def test_exhausted_schedule_fails_and_redeliver_sends_the_same_event_again(
     receiver.script = [Reply(503), Reply(503)]
     endpoint = add_endpoint(api, receiver.url)
     event = emit_now(tenant, "task.failed", {"id": "t1"})
-    wait_until(settled(endpoint["id"], 1))
+    wait_for(settled(endpoint["id"], 1))
     (failed,) = deliveries_of(api, endpoint)
     assert failed["status"] == "failed" and failed["attempt"] == 2 and failed["response_status"] == 503
     assert api.get(f"/api/v1/webhooks/{endpoint['id']}").json()["consecutive_failures"] == 2
@@ -184,7 +185,7 @@ def test_exhausted_schedule_fails_and_redeliver_sends_the_same_event_again(
     response = api.post(f"/api/v1/webhooks/{endpoint['id']}/deliveries/{failed['id']}/redeliver")
     assert response.status_code == 202
     assert response.json()["event_id"] == str(event.id) and response.json()["status"] == "pending"
-    wait_until(settled(endpoint["id"], 2))
+    wait_for(settled(endpoint["id"], 2))
     assert deliveries_of(api, endpoint, status="succeeded")[0]["id"] == response.json()["id"]
     assert [r.headers["webhook-id"] for r in receiver.requests] == [str(event.id)] * 3
 
@@ -196,7 +197,7 @@ def test_hanging_receiver_times_out_as_a_failure(api, tenant, receiver, worker, 
     endpoint = add_endpoint(api, receiver.url)
     emit_now(tenant, "media.created", {"id": "m1"})
 
-    wait_until(settled(endpoint["id"], 1))
+    wait_for(settled(endpoint["id"], 1))
     (logged,) = deliveries_of(api, endpoint)
     assert logged["status"] == "failed"
     assert logged["response_status"] is None
@@ -209,7 +210,7 @@ def test_redirects_are_not_followed(api, tenant, receiver, worker, settings):
     receiver.script = [Reply(307, headers={"location": receiver.url + "/elsewhere"})]
     endpoint = add_endpoint(api, receiver.url)
     emit_now(tenant, "media.created", {"id": "m1"})
-    wait_until(settled(endpoint["id"], 1))
+    wait_for(settled(endpoint["id"], 1))
     (logged,) = deliveries_of(api, endpoint)
     assert logged["status"] == "failed" and logged["response_status"] == 307
     assert [r.path for r in receiver.requests] == ["/hook"]
@@ -222,7 +223,7 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(api, tenant, receiv
 
     response = api.post(f"/api/v1/webhooks/{endpoint['id']}/test")
     assert response.status_code == 202 and response.json()["event_type"] == "webhook.test"
-    wait_until(lambda: len(receiver.requests) == 1)
+    wait_for(lambda: len(receiver.requests) == 1)
     request = receiver.requests[0]
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     for secret in (old_secret, new_secret):
@@ -234,7 +235,7 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(api, tenant, receiv
         previous_secret_expires_at=timezone.now() - timedelta(seconds=1)
     )
     api.post(f"/api/v1/webhooks/{endpoint['id']}/test")
-    wait_until(lambda: len(receiver.requests) == 2)
+    wait_for(lambda: len(receiver.requests) == 2)
     request = receiver.requests[1]
     Webhook(new_secret).verify(request.body, request.headers)
     with pytest.raises(VERIFY_ERRORS):
@@ -245,7 +246,7 @@ def test_test_event_goes_only_to_that_endpoint(api, tenant, receiver, worker):
     target = add_endpoint(api, receiver.url, ["media.ready"])
     bystander = add_endpoint(api, receiver.url, ["*"])
     api.post(f"/api/v1/webhooks/{target['id']}/test")
-    wait_until(settled(target["id"], 1))
+    wait_for(settled(target["id"], 1))
     assert len(receiver.requests) == 1
     assert not Delivery.objects.filter(endpoint_id=bystander["id"]).exists()
 
@@ -261,8 +262,8 @@ def test_names_resolving_to_private_addresses_are_refused_at_send_time(
     settings.WEBHOOKS_RETRY_SCHEDULE = []
     emit_now(tenant, "media.ready", {"id": "m1"})
 
-    wait_until(settled(endpoint["id"], 1))
-    wait_until(settled(metadata["id"], 1))
+    wait_for(settled(endpoint["id"], 1))
+    wait_for(settled(metadata["id"], 1))
     for refused in (endpoint, metadata):
         (logged,) = deliveries_of(api, refused)
         assert logged["status"] == "failed"
@@ -283,10 +284,10 @@ def test_one_slow_endpoint_does_not_starve_the_others(api, tenant, worker, setti
             emit_now(tenant, "task.created", {"id": n})
 
         # Four worker threads, but the slow endpoint holds only one: the fast one gets everything.
-        wait_until(settled(fast_endpoint["id"], 6))
+        wait_for(settled(fast_endpoint["id"], 6))
         assert len(slow.requests) == 1 and slow.max_in_flight == 1
         slow.release()
-        wait_until(settled(slow_endpoint["id"], 3))
+        wait_for(settled(slow_endpoint["id"], 3))
         assert slow.max_in_flight == 1
         assert Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).count() == 9
     finally:
@@ -302,7 +303,7 @@ def test_endpoint_failing_for_days_is_disabled(api, tenant, receiver, worker, se
         failing_since=timezone.now() - timedelta(days=5, minutes=1), consecutive_failures=50
     )
     emit_now(tenant, "media.ready", {"id": "m1"})
-    wait_until(settled(endpoint["id"], 1))
+    wait_for(settled(endpoint["id"], 1))
 
     shown = api.get(f"/api/v1/webhooks/{endpoint['id']}").json()
     assert shown["active"] is False
@@ -318,7 +319,7 @@ def test_pending_deliveries_of_a_disabled_endpoint_are_not_sent(api, tenant, rec
         emit(tenant, "media.ready", {"id": "m1"})
         # Disabled in the same transaction: the doorbell rings for an endpoint that is now off.
         Endpoint.objects.filter(pk=endpoint["id"]).update(active=False)
-    wait_until(settled(endpoint["id"], 1))
+    wait_for(settled(endpoint["id"], 1))
     (logged,) = deliveries_of(api, endpoint)
     assert logged["status"] == "failed" and "disabled" in logged["error"]
     assert receiver.requests == []
@@ -344,7 +345,7 @@ def test_broker_outage_during_a_burst_loses_no_event(api, tenant, receiver, brok
     # The scheduler's periodic job (as ``manage.py run_scheduler`` runs it) sends them.
     (sweep,) = [job for job in periodic_jobs() if job.name == "webhooks.sweep"]
     assert run_job(sweep)
-    wait_until(settled(endpoint["id"], 30), timeout=30)
+    wait_for(settled(endpoint["id"], 30), timeout=30)
     received = {r.headers["webhook-id"] for r in receiver.requests}
     assert received == {str(event.id) for event in burst}
     assert len(receiver.requests) == 30
@@ -367,7 +368,7 @@ def test_sweep_rerings_deliveries_whose_worker_died(api, tenant, receiver, worke
     emit_now(tenant, "media.ready", {"id": "fresh"})  # rung on commit: the sweep leaves it alone
 
     assert delivery_module.sweep_deliveries() == 1
-    wait_until(settled(endpoint["id"], 2))
+    wait_for(settled(endpoint["id"], 2))
     assert sorted(json.loads(r.body)["data"]["id"] for r in receiver.requests) == ["fresh", "lost"]
     lost.refresh_from_db()
     assert lost.status == Delivery.Status.SUCCEEDED and lost.attempt == 2
@@ -380,7 +381,7 @@ def test_a_real_producer_event_arrives_as_the_api_shows_the_object(api, tenant, 
     with open(tmp_path / "blue.png", "rb") as file:
         media = api.post("/api/v1/media", {"file": file}, format="multipart").json()
 
-    wait_until(lambda: len(receiver.requests) == 1)
+    wait_for(lambda: len(receiver.requests) == 1)
     payload = Webhook(endpoint["secret"]).verify(receiver.requests[0].body, receiver.requests[0].headers)
     assert payload["type"] == "media.created"
     assert payload["data"]["id"] == media["id"]
@@ -393,7 +394,7 @@ def test_an_attempt_that_cannot_be_sent_still_counts(api, tenant, receiver, work
     # As if ENCRYPTION_KEY had changed: the stored secret no longer decrypts.
     Endpoint.objects.filter(pk=endpoint["id"]).update(secret_encrypted="not-a-fernet-token")
     emit_now(tenant, "media.ready", {"id": "m1"})
-    wait_until(settled(endpoint["id"], 1))
+    wait_for(settled(endpoint["id"], 1))
     (logged,) = deliveries_of(api, endpoint)
     assert logged["status"] == "failed" and logged["attempt"] == 2
     assert logged["error"] == "Not sent: internal error (InvalidToken)."
@@ -410,7 +411,7 @@ def test_a_delivery_whose_last_worker_died_is_given_up(api, tenant, receiver, wo
         tenant=tenant, endpoint_id=endpoint["id"], event=event, attempt=2, next_attempt_at=long_ago
     )
     assert delivery_module.sweep_deliveries() == 1
-    wait_until(settled(endpoint["id"], 1))
+    wait_for(settled(endpoint["id"], 1))
     dead.refresh_from_db()
     assert dead.status == Delivery.Status.FAILED and dead.error.startswith("Given up")
     assert receiver.requests == []
@@ -428,5 +429,5 @@ def test_one_doorbell_drains_the_endpoints_due_backlog(api, tenant, receiver, wo
         for n in range(5)
     ]
     delivery_module.ring([backlog[0].id])
-    wait_until(settled(endpoint["id"], 5))
+    wait_for(settled(endpoint["id"], 5))
     assert sorted(json.loads(r.body)["data"]["n"] for r in receiver.requests) == [0, 1, 2, 3, 4]

@@ -17,7 +17,8 @@ from cryptography.x509.oid import NameOID
 from mediahub.webhooks import transport
 from mediahub.webhooks.slots import Slots
 from mediahub.webhooks.targets import is_public_address
-from tests.webhook_receiver import Receiver, wait_until
+from tests.waiting import wait_for
+from tests.webhook_receiver import Receiver
 
 
 @pytest.mark.parametrize(
@@ -172,7 +173,7 @@ def test_endpoint_slots_bound_holders_and_a_leaked_slot_expires_under_load():
             return True
 
     assert not two_slots_free()
-    wait_until(two_slots_free, timeout=10)
+    wait_for(two_slots_free, timeout=10)
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -101,12 +100,3 @@ class Receiver:
                 pass
 
         return Handler
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> None:
-    """Poll ``condition`` until it is truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
