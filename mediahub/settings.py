@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tenants",
     "tasks",
     "mediahub.media",
+    "mediahub.presets",
     "mediahub.transcoding",
     "mediahub.webhooks",
 ]
