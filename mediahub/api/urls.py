@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("mediahub.webhooks.urls")),
     path("", include("tasks.urls")),
     path("", include("mediahub.presets.urls")),
+    path("", include("mediahub.stream.urls")),
 ]
