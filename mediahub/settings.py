@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "tasks",
     "mediahub.media",
     "mediahub.presets",
+    "mediahub.commands",
     "mediahub.transcoding",
     "mediahub.webhooks",
 ]
@@ -142,7 +143,7 @@ TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
 # the others Dramatiq's own default, one process per core with 8 threads each.
 TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=os.cpu_count() or 1)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
-TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding"])
+TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands"])
 TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)
 
 # --- storage: S3 when S3_BUCKET is set, else local files under DATA_DIR/storage ---
@@ -190,6 +191,10 @@ HLS_SEGMENT_SECONDS = env.int("HLS_SEGMENT_SECONDS", default=4)
 PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", default=2 * 3600)
 # Lifetime of the presigned URLs handed out for direct uploads.
 DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 3600)
+
+# --- FFmpegCommand sandbox (rlimits of each command; CPU seconds follow the task's timeout) ---
+COMMAND_ADDRESS_SPACE_BYTES = env.int("COMMAND_ADDRESS_SPACE_BYTES", default=8 * 1024**3)
+COMMAND_OPEN_FILES = env.int("COMMAND_OPEN_FILES", default=256)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

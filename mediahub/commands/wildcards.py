@@ -127,7 +127,7 @@ def _values(files: Files, now: datetime) -> dict[str, str]:
 
 def _safe(text: str) -> str:
     """A tenant's file name as inert text: letters, digits and ``_.-`` only."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", text).lstrip(".") or "file"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
 def expand(argv: list[str], files: Files, params: dict[str, str], now: datetime | None = None) -> Expanded:
