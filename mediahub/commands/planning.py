@@ -61,7 +61,10 @@ def plan_command(*, tenant: Tenant, payload: dict[str, Any]) -> CommandPlan:
     try:
         expanded = expand(split_command(template), files, params)
     except WildcardError as exc:
-        raise CommandInvalid(exc.field_name, str(exc)) from exc
+        field = exc.field_name
+        if field.startswith("input_media"):  # blame the field the payload used
+            field = "input_media_ids" if "input_media_ids" in payload else "input_media_id"
+        raise CommandInvalid(field, str(exc)) from exc
     try:
         checked = check_command(expanded.argv, files.inputs, files.output)
     except CommandRefused as exc:
