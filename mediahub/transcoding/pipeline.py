@@ -12,9 +12,9 @@ from typing import Any
 
 from django.conf import settings
 
-from mediahub.media import probe, storage
+from mediahub.media import hls, probe, storage
 from mediahub.media.models import Media
-from mediahub.transcoding import ffmpeg, hls
+from mediahub.transcoding import ffmpeg
 from mediahub.transcoding.ladder import Rendition, plan_renditions
 from tasks.context import TaskContext
 from tasks.errors import PermanentError, TaskCancelled, TransientError

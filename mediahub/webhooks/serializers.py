@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
-from mediahub.webhooks.events import EVENT_TYPES
+from mediahub.events.outbox import EVENT_TYPES
 from mediahub.webhooks.models import Delivery, DeliveryAttempt, Endpoint
 from mediahub.webhooks.targets import TargetRefused, check_url
 
