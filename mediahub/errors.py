@@ -13,8 +13,9 @@ from typing import Any
 
 class ApplicationError(Exception):
     """``code`` is the stable machine word of API.md's ``error.code``; ``message`` is for humans;
-    ``details`` is structured (e.g. ``{"field": ["problem"]}`` for invalid input). A subclass names
-    its default code in its bases: ``class Gone(ApplicationError, code="gone")``."""
+    ``details`` is structured (e.g. ``{"field": ["problem"]}`` for invalid input);
+    ``retry_after`` (seconds) says when trying again may succeed. A subclass names its default
+    code in its bases: ``class Gone(ApplicationError, code="gone")``."""
 
     default_code = "error"
     default_message = "The request could not be completed."
@@ -25,11 +26,17 @@ class ApplicationError(Exception):
             cls.default_code = code
 
     def __init__(
-        self, message: str | None = None, *, code: str | None = None, details: dict[str, Any] | None = None
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        retry_after: float | None = None,
     ):
         self.code = code or self.default_code
         self.message = message or self.default_message
         self.details = details or {}
+        self.retry_after = retry_after
         super().__init__(self.message)
 
 
@@ -42,6 +49,10 @@ class Invalid(ApplicationError, code="invalid_input"):
 
 class NotFound(ApplicationError, code="not_found"):
     default_message = "Not found."
+
+
+class Gone(ApplicationError, code="gone"):
+    """It existed once and cannot be had any more (e.g. an event past its retention)."""
 
 
 class Conflict(ApplicationError, code="conflict"):

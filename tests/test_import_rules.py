@@ -19,6 +19,7 @@ MEDIA_DOMAINS = (
     "mediahub.plugins",
     "mediahub.commands",
     "mediahub.images",
+    "mediahub.presets",
     "mediahub.cli",
 )
 # The HTTP layer: the only modules that may speak DRF (raise its exceptions, use its serializers).

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 HTTP_STATUS: dict[type[errors.ApplicationError], int] = {
     errors.Invalid: status.HTTP_400_BAD_REQUEST,
     errors.NotFound: status.HTTP_404_NOT_FOUND,
+    errors.Gone: status.HTTP_410_GONE,
     errors.Conflict: status.HTTP_409_CONFLICT,
     errors.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     errors.Unsupported: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -85,7 +86,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = errors.ApplicationError("A value in the request is out of range.", code="invalid_input")
     if isinstance(exc, errors.ApplicationError):
         set_rollback()
-        return Response(error_body(exc.code, exc.message, exc.details), status=http_status(exc))
+        headers = {"Retry-After": f"{exc.retry_after:.0f}"} if exc.retry_after else None
+        return Response(error_body(exc.code, exc.message, exc.details), http_status(exc), headers=headers)
 
     response = drf_exception_handler(exc, context)
     if response is None:
