@@ -201,7 +201,7 @@ def _encode(ctx: TaskContext, source: Path, output: Path, renditions, info, uplo
     if result.returncode < 0:
         raise TransientError(f"ffmpeg was killed by signal {-result.returncode}.")
     if result.returncode != 0:
-        detail = result.stderr_tail.strip().splitlines()[-3:]
+        detail = ffmpeg_input.scrub_paths(result.stderr_tail).strip().splitlines()[-3:]
         raise PermanentError("ffmpeg could not transcode the media: " + " / ".join(detail))
 
 
