@@ -11,9 +11,9 @@ from typing import Any
 
 from django.conf import settings
 
-from mediahub.api.errors import ApiError
 from mediahub.commands import sandbox
 from mediahub.commands.planning import CommandPlan
+from mediahub.errors import Invalid, TooLarge, Unsupported
 from mediahub.media import ffmpeg_input, services, storage
 from mediahub.media.uploads import file_sha256
 from mediahub.transcoding.ffmpeg import ProgressTracker
@@ -86,8 +86,8 @@ def run_plan(ctx: TaskContext, plan: CommandPlan) -> dict[str, Any]:
             size_bytes=output.stat().st_size,
             derived_from=plan.media[0] if plan.media else None,
         )
-    except ApiError as exc:  # the output is not a media mediahub takes (type, size)
-        raise PermanentError(f"The output cannot become a media: {exc.detail}") from exc
+    except (Invalid, TooLarge, Unsupported) as exc:  # not a media mediahub takes (type, size)
+        raise PermanentError(f"The output cannot become a media: {exc.message}") from exc
     seconds["store"] = round(time.monotonic() - started, 3)
     ctx.set_progress(100)
     return {

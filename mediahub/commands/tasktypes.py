@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-
-from mediahub.commands.planning import CommandInvalid, plan_command
+from mediahub.commands.planning import CommandInvalid, input_ids, plan_command
 from mediahub.commands.runner import run_plan
 from mediahub.commands.wildcards import MAX_INPUTS
+from mediahub.errors import Invalid
+from mediahub.media.models import Media
+from mediahub.media.tasktypes import named_media
 from tasks.context import TaskContext
 from tasks.errors import PermanentError
 from tasks.registry import register
@@ -53,11 +54,16 @@ class FFmpegCommand(TaskType):
     default_max_retries = 1
     max_per_tenant = 4
 
-    def validate_payload(self, tenant: Tenant, payload: dict[str, Any]) -> None:
+    def media_for(self, tenant: Tenant, payload: dict[str, Any]) -> Media | None:
+        """The first input: deleting it cancels the command."""
+        ids = input_ids(payload)
+        return named_media(tenant, ids[0], lock=True) if ids else None
+
+    def validate_payload(self, tenant: Tenant, payload: dict[str, Any], media: Media | None) -> None:
         try:
             plan_command(tenant=tenant, payload=payload)
         except CommandInvalid as exc:
-            raise serializers.ValidationError({"payload": {exc.field: [str(exc)]}}) from exc
+            raise Invalid({"payload": {exc.field: [str(exc)]}}) from exc
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         try:
