@@ -15,6 +15,11 @@ DEFAULT_HLS_LADDER: list[dict[str, Any]] = [
 DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
     "auto_transcode": True,
     "hls_ladder": DEFAULT_HLS_LADDER,
+    # Publish a first rendition (a copy of standard H.264 input, else the lowest rung) before the
+    # whole ladder is encoded.
+    "fast_start": True,
+    # "mpegts" (HLS 3, plays everywhere) or "fmp4" (CMAF segments, HLS 7).
+    "hls_segment_type": "mpegts",
     "limits": {
         "max_upload_bytes": {"video": 10 * GB, "audio": 1 * GB, "image": 50 * MB, "document": 200 * MB},
         # Longest side of a video or image the tenant may upload, in pixels (4K UHD).

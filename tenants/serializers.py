@@ -47,6 +47,8 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
 
     auto_transcode = serializers.BooleanField(required=False)
     hls_ladder = LadderRungSerializer(many=True, required=False, allow_empty=False)
+    fast_start = serializers.BooleanField(required=False)
+    hls_segment_type = serializers.ChoiceField(choices=["mpegts", "fmp4"], required=False)
     limits = LimitsSerializer(required=False)
 
     def validate_hls_ladder(self, ladder: list[dict]) -> list[dict]:

@@ -1,7 +1,9 @@
+import dramatiq
 import pytest
 from rest_framework.test import APIClient
 
 from tenants.services import create_tenant, issue_api_key
+from tests.task_helpers import running_worker
 
 
 @pytest.fixture
@@ -41,3 +43,12 @@ def task_broker(request):
 
     with bound_broker(request.param) as broker:
         yield broker
+
+
+@pytest.fixture
+def worker():
+    """A real Dramatiq worker on the transcoding queue (one thread, as in production)."""
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    with running_worker(broker, threads=1, queues={"video_transcoding"}) as running:
+        yield running

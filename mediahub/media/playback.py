@@ -7,6 +7,7 @@ playback token, and a variant playlist's segment URIs are presigned storage URLs
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +20,7 @@ from mediahub.media.models import Media
 from mediahub.transcoding.hls import build_master
 
 TOKEN_SALT = "mediahub.media.playback"
+_MAP_URI = re.compile(r'URI="([^"]+)"')
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 
 
@@ -54,18 +56,36 @@ def variant_url(media: Media, rendition: str, base: str, token: str) -> str:
 
 
 def playable_master(media: Media, base: str, token: str) -> str:
-    return build_master(media.hls["renditions"], lambda name: variant_url(media, name, base, token))
+    return build_master(
+        media.hls["renditions"],
+        lambda name: variant_url(media, name, base, token),
+        segment_type=media.hls.get("segment_type", "mpegts"),
+    )
+
+
+def find_rendition(media: Media, name: str) -> dict[str, Any] | None:
+    """A rendition of the master, or one only an early master listed (players that loaded it
+    keep playing after the ladder is published)."""
+    listed = [*media.hls["renditions"], *media.hls.get("early", [])]
+    return next((r for r in listed if r["name"] == name), None)
 
 
 def playable_variant(media: Media, rendition: dict[str, Any], base: str) -> str:
-    """The stored variant playlist with every segment URI replaced by a presigned storage URL."""
+    """The stored variant playlist with every segment URI (and fMP4's ``EXT-X-MAP`` initialisation
+    segment) replaced by a presigned storage URL."""
     store = storage.get_store()
     playlist_key = rendition["playlist_key"]
     folder = playlist_key.rsplit("/", 1)[0]
+
+    def signed(name: str) -> str:
+        return store.url(f"{folder}/{name}", base_url=base, ttl=settings.PLAYBACK_URL_TTL_SECONDS)
+
     text = store.read_bytes(playlist_key).decode()
     lines = []
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            line = store.url(f"{folder}/{line}", base_url=base, ttl=settings.PLAYBACK_URL_TTL_SECONDS)
+            line = signed(line)
+        elif line.startswith("#EXT-X-MAP:"):
+            line = _MAP_URI.sub(lambda match: f'URI="{signed(match.group(1))}"', line)
         lines.append(line)
     return "\n".join(lines) + "\n"

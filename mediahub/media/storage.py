@@ -31,6 +31,22 @@ DIRECT_MULTIPART_THRESHOLD = 64 * MB
 # whatever the file size (8 MB parts reach S3's 10,000-part limit at 80 GB).
 TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
 LOCAL_URL_SALT = "mediahub.media.local-file"
+# Types of the objects mediahub writes itself. Python's ``mimetypes`` guesses wrong for some
+# (``.ts`` is a Qt Linguist file there), and browsers honour ``nosniff``.
+CONTENT_TYPES = {
+    "m3u8": "application/vnd.apple.mpegurl",
+    "ts": "video/mp2t",
+    "m4s": "video/iso.segment",
+    "mp4": "video/mp4",
+    "vtt": "text/vtt",
+    "jpg": "image/jpeg",
+    "json": "application/json",
+}
+
+
+def content_type_for(name: str) -> str:
+    """The Content-Type of an object mediahub wrote, by its extension ('' when not one of ours)."""
+    return CONTENT_TYPES.get(name.rsplit(".", 1)[-1].lower(), "") if "." in name else ""
 
 
 def tenant_prefix(tenant_id: Any) -> str:

@@ -159,14 +159,14 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     )
     def hls_variant(self, request: Request, pk=None, rendition: str = "") -> HttpResponse:
         media = self._playable_media()
-        found = next((r for r in media.hls["renditions"] if r["name"] == rendition), None)
+        found = playback.find_rendition(media, rendition)
         if found is None:
             raise ApiError("not_found", "This media has no such rendition.", 404)
         return _playlist_response(playback.playable_variant(media, found, playback.base_url(request)))
 
     def _playable_media(self) -> Media:
         media = self.get_object()
-        if media.status != Media.Status.READY or not media.hls:
+        if not media.hls:  # playable from the first rendition on (fast start), not only once ready
             raise ApiError("media_not_ready", f"The media is {media.status}; it has no HLS stream yet.", 409)
         return media
 
