@@ -1,5 +1,6 @@
 import dramatiq
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tenants.services import create_tenant, issue_api_key
@@ -52,3 +53,17 @@ def worker():
     broker.flush_all()
     with running_worker(broker, threads=1, queues={"video_transcoding"}) as running:
         yield running
+
+
+@pytest.fixture
+def local_storage(tmp_path):
+    """The embedded default: local files instead of the session's S3 server."""
+    storages = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "storage"), "allow_overwrite": True},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield tmp_path / "storage"

@@ -4,34 +4,93 @@ and direct-upload PUTs go through here, the way presigned URLs go to S3."""
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from mediahub.api.errors import error_response
-from mediahub.media.storage import load_local_url_token
+from mediahub.media.playback import with_playback_cors
+from mediahub.media.storage import content_type_for, load_local_url_token
 
 CHUNK_BYTES = 1024 * 1024
+# One range per request, as players and download managers send (multipart/byteranges is not served).
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 @csrf_exempt
-@require_http_methods(["GET", "HEAD", "PUT"])
+@require_http_methods(["GET", "HEAD", "PUT", "OPTIONS"])
 def local_file(request: HttpRequest, token: str, name: str) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return with_playback_cors(request, HttpResponse(status=204), preflight=True)
     # ``name`` only gives the URL the object's extension (players check it); the token decides.
     method = "PUT" if request.method == "PUT" else "GET"
     claims = load_local_url_token(token, method)
     if claims is None or not hasattr(default_storage, "path"):
-        return error_response("forbidden", "The link is invalid or has expired.", 403)
+        refused = error_response("forbidden", "The link is invalid or has expired.", 403)
+        return with_playback_cors(request, refused)
     path = Path(default_storage.path(claims["k"]))
     if method == "PUT":
-        return _receive(request, path, claims["s"])
+        return with_playback_cors(request, _receive(request, path, claims["s"]))
     if not path.is_file():
-        return error_response("not_found", "Not found.", 404)
-    download_name = claims.get("d")
-    return FileResponse(open(path, "rb"), as_attachment=bool(download_name), filename=download_name or "")
+        return with_playback_cors(request, error_response("not_found", "Not found.", 404))
+    return with_playback_cors(request, _serve(request, path, claims.get("d")))
+
+
+def _serve(request: HttpRequest, path: Path, download_name: str | None) -> HttpResponse:
+    """The file, or the one byte range asked for (players seek in MP4s and fMP4 this way)."""
+    size = path.stat().st_size
+    requested = _RANGE.match(request.headers.get("Range", "").replace(" ", ""))
+    if requested is None:
+        response = FileResponse(
+            open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+            as_attachment=bool(download_name),
+            filename=download_name or "",
+        )
+    else:
+        span = _byte_span(requested, size)
+        if span is None:
+            response = error_response("range_not_satisfiable", "The range is outside the file.", 416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        start, end = span
+        response = StreamingHttpResponse(_read_span(path, start, end), status=206)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+        if download_name:
+            response["Content-Disposition"] = content_disposition_header(True, download_name)
+    # Our own outputs by extension (``mimetypes`` calls ``.ts`` a Qt Linguist file).
+    ours = content_type_for(path.name)
+    if ours:
+        response["Content-Type"] = ours
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _byte_span(requested: re.Match, size: int) -> tuple[int, int] | None:
+    first, last = requested.groups()
+    if not first and not last:
+        return None
+    if not first:  # the last N bytes
+        length = int(last)
+        return (size - length, size - 1) if 0 < length <= size else ((0, size - 1) if length else None)
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    return (start, end) if start <= end and start < size else None
+
+
+def _read_span(path: Path, start: int, end: int) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        left = end - start + 1
+        while left > 0 and (chunk := fh.read(min(CHUNK_BYTES, left))):
+            left -= len(chunk)
+            yield chunk
 
 
 def _receive(request: HttpRequest, path: Path, max_bytes: int) -> HttpResponse:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from mediahub.media import storage
 from mediahub.media.models import Media
@@ -89,3 +89,21 @@ def playable_variant(media: Media, rendition: dict[str, Any], base: str) -> str:
             line = _MAP_URI.sub(lambda match: f'URI="{signed(match.group(1))}"', line)
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def with_playback_cors(request: HttpRequest, response: HttpResponse, preflight: bool = False) -> HttpResponse:
+    """These links carry their own signature (no cookie, no key), so pages on the origins in
+    ``PLAYBACK_CORS_ORIGINS`` may fetch them: segments for hls.js, parts for browser uploads."""
+    origin = request.headers.get("Origin")
+    allowed = settings.PLAYBACK_CORS_ORIGINS
+    if origin is None or ("*" not in allowed and origin not in allowed):
+        return response
+    response["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+    response["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, Accept-Ranges, ETag"
+    if "*" not in allowed:
+        response["Vary"] = "Origin"
+    if preflight:
+        response["Access-Control-Allow-Methods"] = "GET, HEAD, PUT"
+        response["Access-Control-Allow-Headers"] = "Range, Content-Type"
+        response["Access-Control-Max-Age"] = "86400"
+    return response

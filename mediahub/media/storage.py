@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -116,6 +117,10 @@ class ObjectStore:
     def supports_multipart(self) -> bool:
         return False
 
+    def configure_cors(self, origins: list[str]) -> bool:
+        """Local links answer CORS themselves (``PLAYBACK_CORS_ORIGINS``); nothing to set."""
+        return False
+
 
 class S3ObjectStore(ObjectStore):
     def __init__(self, storage):
@@ -153,6 +158,27 @@ class S3ObjectStore(ObjectStore):
         return self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=ttl)
 
     def supports_multipart(self) -> bool:
+        return True
+
+    def configure_cors(self, origins: list[str]) -> bool:
+        """Let pages on ``origins`` fetch presigned links (segments for hls.js, with ranges) and PUT
+        direct-upload parts (reading each part's ETag). Returns True when the bucket's rules changed."""
+        rule = {
+            "AllowedOrigins": origins,
+            "AllowedMethods": ["GET", "HEAD", "PUT"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["Content-Length", "Content-Range", "Accept-Ranges", "ETag"],
+            "MaxAgeSeconds": 86400,
+        }
+        try:
+            current = self.client.get_bucket_cors(Bucket=self.bucket).get("CORSRules", [])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+                raise
+            current = []
+        if current == [rule]:
+            return False
+        self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [rule]})
         return True
 
     def start_multipart(self, key: str, content_type: str) -> str:
