@@ -97,6 +97,19 @@ def test_one_command_decodes_once_and_encodes_every_rung():
     assert argv[-1] == "/w/hls/%v/index.m3u8"
 
 
+def test_quality_ladder_encodes_capped_crf_per_rung():
+    from mediahub.presets.system import SYSTEM_PRESETS
+
+    quality = next(p["ladder"] for p in SYSTEM_PRESETS if p["name"] == "ladder-quality")
+    planned = plan_renditions(quality, (1280, 720), has_audio=True)
+    assert [(r.name, r.crf) for r in planned] == [("720p", 22), ("480p", 23), ("360p", 24)]
+    argv = ffmpeg.build_hls_command("ffmpeg", _job(planned))
+    assert _option(argv, "-crf:v:0") == "22" and "-b:v:0" not in argv
+    assert _option(argv, "-maxrate:v:0") == "3500k" and _option(argv, "-bufsize:v:0") == "7000k"
+    # Markers of rungs without crf keep the shape they had before crf existed.
+    assert "crf" not in plan_renditions(DEFAULT_HLS_LADDER, (640, 360), True)[0].as_dict()
+
+
 def test_command_without_audio_maps_no_audio():
     planned = plan_renditions(DEFAULT_HLS_LADDER, (640, 360), has_audio=False)
     argv = ffmpeg.build_hls_command("ffmpeg", _job(planned, has_audio=False, fps=10))

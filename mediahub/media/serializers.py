@@ -49,6 +49,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "derived_from",
             "error",
             "created_at",
             "updated_at",

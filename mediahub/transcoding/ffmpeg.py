@@ -58,7 +58,9 @@ def build_hls_command(ffmpeg: str, job: HlsJob) -> list[str]:
         argv += ["-c:v", "libx264", "-preset", job.preset, "-profile:v", "high", "-pix_fmt", "yuv420p"]
         argv += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
         for i, r in enumerate(video):
-            argv += [f"-b:v:{i}", f"{r.video_kbps}k", f"-maxrate:v:{i}", f"{r.video_kbps}k"]
+            # Capped VBR at the rung's bitrate, or (quality ladders) constant quality capped there.
+            target = [f"-crf:v:{i}", str(r.crf)] if r.crf is not None else [f"-b:v:{i}", f"{r.video_kbps}k"]
+            argv += [*target, f"-maxrate:v:{i}", f"{r.video_kbps}k"]
             argv += [f"-bufsize:v:{i}", f"{2 * r.video_kbps}k"]
     if job.has_audio:
         argv += ["-c:a", "aac", "-ac", "2"]

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from mediahub.media import probe, services, storage
 from mediahub.media.models import Media
+from mediahub.presets.selectors import PresetNotFound, ladder_for
 from mediahub.transcoding import fast_start, ffmpeg, hls
 from mediahub.transcoding.ladder import Rendition, plan_renditions
 from tasks.context import TaskContext
@@ -130,7 +131,10 @@ def _probe_and_plan(ctx: TaskContext, source: Path) -> tuple[dict[str, Any], lis
     limit = ctx.tenant.effective_settings["limits"]["max_video_dimension"]
     if display and max(display) > limit:
         raise PermanentError(f"The video is {display[0]}x{display[1]}; the limit is {limit} pixels.")
-    ladder = ctx.payload.get("ladder") or ctx.tenant.effective_settings["hls_ladder"]
+    try:
+        ladder = ctx.payload.get("ladder") or ladder_for(tenant=ctx.tenant)
+    except PresetNotFound as exc:
+        raise PermanentError(f"The tenant's hls_ladder setting names no ladder preset: {exc}") from exc
     return info, plan_renditions(ladder, display, has_audio=audio is not None)
 
 
