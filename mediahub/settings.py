@@ -257,6 +257,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "tasks.models.Task.Status",
         "MediaStatusEnum": "mediahub.media.models.Media.Status",
         "DeliveryStatusEnum": "mediahub.webhooks.models.Delivery.Status",
+        "HlsSegmentTypeEnum": "tenants.defaults.HLS_SEGMENT_TYPES",
     },
 }
 

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from mediahub.media import playback, storage
 from mediahub.media.models import Media
+from tenants.defaults import HLS_SEGMENT_TYPES
 
 
 class RenditionSerializer(serializers.Serializer):
@@ -20,7 +21,7 @@ class RenditionSerializer(serializers.Serializer):
 class HlsSerializer(serializers.Serializer):
     master_url = serializers.URLField()
     complete = serializers.BooleanField(help_text="False while only a first rendition plays.")
-    segment_type = serializers.ChoiceField(choices=["mpegts", "fmp4"])
+    segment_type = serializers.ChoiceField(choices=HLS_SEGMENT_TYPES)
     renditions = RenditionSerializer(many=True)
 
 

@@ -11,9 +11,7 @@ from mediahub.transcoding.ladder import Rendition
 MASTER_NAME = "master.m3u8"
 PLAYLIST_NAME = "index.m3u8"
 DEFAULT_FPS = 25.0
-# HLS segment formats: MPEG-TS (the default, HLS version 3) or fMP4/CMAF (HLS version 7), whose
-# renditions also carry an initialisation segment (``init*.mp4``).
-SEGMENT_TYPES = ("mpegts", "fmp4")
+# fMP4 renditions also carry an initialisation segment (``init*.mp4``).
 SEGMENT_EXTENSIONS = {"mpegts": "ts", "fmp4": "m4s"}
 INIT_GLOB = "init*.mp4"
 
