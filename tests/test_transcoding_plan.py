@@ -64,6 +64,7 @@ def test_audio_only_source_gets_one_audio_rendition():
 def _job(renditions, has_audio=True, fps=30.0):
     return ffmpeg.HlsJob(
         source=Path("/w/source"),
+        demuxer="mov",
         output_dir=Path("/w/hls"),
         renditions=renditions,
         has_audio=has_audio,

@@ -1,5 +1,9 @@
-"""Signed, expiring file URLs for the local-file storage default (no S3): downloads, HLS segments
-and direct-upload PUTs go through here, the way presigned URLs go to S3."""
+"""Opaque, expiring file URLs for the local-file storage default (no S3): downloads, HLS segments
+and direct-upload PUTs go through here, the way presigned URLs go to S3.
+
+What is served is typed by the detected content type carried in the token (never by the name),
+with ``nosniff`` and ``Content-Security-Policy: sandbox``: a file that a browser would render can
+neither run script nor reach mediahub's origin."""
 
 from __future__ import annotations
 
@@ -33,17 +37,22 @@ def local_file(request: HttpRequest, token: str, name: str) -> HttpResponse:
     claims = load_local_url_token(token, method)
     if claims is None or not hasattr(default_storage, "path"):
         refused = error_response("forbidden", "The link is invalid or has expired.", 403)
-        return with_playback_cors(request, refused)
+        return with_playback_cors(request, _fenced(refused))
     path = Path(default_storage.path(claims["k"]))
     if method == "PUT":
         return with_playback_cors(request, _receive(request, path, claims["s"]))
     if not path.is_file():
-        return with_playback_cors(request, error_response("not_found", "Not found.", 404))
-    return with_playback_cors(request, _serve(request, path, claims.get("d")))
+        return with_playback_cors(request, _fenced(error_response("not_found", "Not found.", 404)))
+    response = _serve(request, path, claims.get("d"), claims.get("c"))
+    return with_playback_cors(request, _fenced(response))
 
 
-def _serve(request: HttpRequest, path: Path, download_name: str | None) -> HttpResponse:
-    """The file, or the one byte range asked for (players seek in MP4s and fMP4 this way)."""
+def _serve(
+    request: HttpRequest, path: Path, download_name: str | None, content_type: str | None
+) -> HttpResponse:
+    """The file, or the one byte range asked for (players seek in MP4s and fMP4 this way), typed
+    by the detected type in the token, else as one of mediahub's own outputs by its extension
+    (``mimetypes`` calls ``.ts`` a Qt Linguist file)."""
     size = path.stat().st_size
     requested = _RANGE.match(request.headers.get("Range", "").replace(" ", ""))
     if requested is None:
@@ -55,19 +64,16 @@ def _serve(request: HttpRequest, path: Path, download_name: str | None) -> HttpR
     else:
         span = _byte_span(requested, size)
         if span is None:
-            response = error_response("range_not_satisfiable", "The range is outside the file.", 416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
+            refused = error_response("range_not_satisfiable", "The range is outside the file.", 416)
+            refused["Content-Range"] = f"bytes */{size}"
+            return refused
         start, end = span
         response = StreamingHttpResponse(_read_span(path, start, end), status=206)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
         if download_name:
             response["Content-Disposition"] = content_disposition_header(True, download_name)
-    # Our own outputs by extension (``mimetypes`` calls ``.ts`` a Qt Linguist file).
-    ours = content_type_for(path.name)
-    if ours:
-        response["Content-Type"] = ours
+    response["Content-Type"] = content_type or content_type_for(path.name) or "application/octet-stream"
     response["Accept-Ranges"] = "bytes"
     return response
 
@@ -91,6 +97,12 @@ def _read_span(path: Path, start: int, end: int) -> Iterator[bytes]:
         while left > 0 and (chunk := fh.read(min(CHUNK_BYTES, left))):
             left -= len(chunk)
             yield chunk
+
+
+def _fenced(response: HttpResponse) -> HttpResponse:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 def _receive(request: HttpRequest, path: Path, max_bytes: int) -> HttpResponse:

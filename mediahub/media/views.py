@@ -131,6 +131,7 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
             base_url=playback.base_url(request),
             ttl=settings.PLAYBACK_URL_TTL_SECONDS,
             download_name=media.filename,
+            content_type=media.content_type,  # detected from the content, never from the name
         )
         return HttpResponseRedirect(url)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from mediahub.media import probe, services, storage
+from mediahub.media import ffmpeg_input, probe, services, storage
 from mediahub.media.models import Media
 from mediahub.presets.selectors import PresetNotFound, ladder_for
 from mediahub.transcoding import fast_start, ffmpeg, hls
@@ -52,7 +52,7 @@ def _transcode(ctx: TaskContext, media: Media, store: storage.ObjectStore) -> di
     ctx.set_phase("pre_processing")
     source = ctx.workdir / "source"
     store.download_file(media.original_key, source)
-    info, planned = _probe_and_plan(ctx, source)
+    info, planned = _probe_and_plan(ctx, source, media)
     options = ctx.tenant.effective_settings
     job = LadderJob(ctx, store, media, source, info, options["hls_segment_type"], clock)
     clock.lap("fetch_and_probe")
@@ -93,7 +93,7 @@ def _make_playable_early(job: LadderJob, planned: list[Rendition], finished: dic
     left out of the final master: its keyframes are not aligned with the ladder's."""
     job.ctx.set_phase("running")
     started = time.monotonic()
-    keyframes = probe.keyframe_times(job.source, within_seconds=KEYFRAME_READ_SECONDS)
+    keyframes = probe.keyframe_times(job.source, job.info["demuxer"], within_seconds=KEYFRAME_READ_SECONDS)
     refusal = fast_start.remux_refusal(
         job.info, keyframes, KEYFRAME_READ_SECONDS, settings.HLS_SEGMENT_SECONDS
     )
@@ -119,10 +119,10 @@ def _make_playable_early(job: LadderJob, planned: list[Rendition], finished: dic
     }
 
 
-def _probe_and_plan(ctx: TaskContext, source: Path) -> tuple[dict[str, Any], list[Rendition]]:
+def _probe_and_plan(ctx: TaskContext, source: Path, media: Media) -> tuple[dict[str, Any], list[Rendition]]:
     try:
-        info = probe.probe_file(source)
-    except probe.ProbeError as exc:
+        info = probe.probe_file(source, ffmpeg_input.media_demuxer(media.probe))
+    except (probe.ProbeError, ffmpeg_input.RefusedInput) as exc:
         raise PermanentError(f"The media could not be decoded: {exc}") from exc
     video, audio = probe.video_stream(info), probe.audio_stream(info)
     if video is None and audio is None:
@@ -172,6 +172,7 @@ class LadderJob:
         video = probe.video_stream(self.info)
         job = ffmpeg.HlsJob(
             source=self.source,
+            demuxer=self.info["demuxer"],
             output_dir=output,
             renditions=renditions,
             has_audio=probe.audio_stream(self.info) is not None,
@@ -192,7 +193,7 @@ class LadderJob:
         """Copy the source's streams into ``rendition`` and upload it."""
         output = self._output_dir()
         argv = ffmpeg.build_remux_command(
-            settings.FFMPEG_BINARY, self.source, output, rendition.name,
+            settings.FFMPEG_BINARY, self.source, self.info["demuxer"], output, rendition.name,
             probe.audio_stream(self.info) is not None, settings.HLS_SEGMENT_SECONDS, self.segment_type,
         )  # fmt: skip
         uploaded = self._run_and_upload(argv, output, [rendition], None, "remux")
@@ -302,7 +303,7 @@ def _run_ffmpeg(ctx: TaskContext, argv: list[str], on_line, what: str) -> None:
     if result.returncode < 0:
         raise TransientError(f"ffmpeg was killed by signal {-result.returncode}.")
     if result.returncode != 0:
-        detail = result.stderr_tail.strip().splitlines()[-3:]
+        detail = ffmpeg_input.scrub_paths(result.stderr_tail).strip().splitlines()[-3:]
         raise PermanentError(f"ffmpeg could not {what} the media: " + " / ".join(detail))
 
 
@@ -335,7 +336,12 @@ def _poster(ctx, store, media: Media, source: Path, info, planned: list[Renditio
     duration = info.get("duration") or 0
     output = ctx.workdir / "poster.jpg"
     argv = ffmpeg.build_poster_command(
-        settings.FFMPEG_BINARY, source, output, min(1.0, duration / 2), (largest.width, largest.height)
+        settings.FFMPEG_BINARY,
+        source,
+        info["demuxer"],
+        output,
+        min(1.0, duration / 2),
+        (largest.width, largest.height),
     )
     result = ctx.run_process(argv)
     if result.returncode != 0 or not output.exists():
