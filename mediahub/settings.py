@@ -71,7 +71,8 @@ WSGI_APPLICATION = "mediahub.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide overrides of the admin's templates (branding, favicon).
+        "DIRS": [BASE_DIR / "mediahub" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
