@@ -41,7 +41,7 @@ class EndpointAdmin(admin.ModelAdmin):
             )
         if endpoint.last_success_at is None:
             return "no delivery yet"
-        return format_html('<span style="color:#447e36">healthy</span>')
+        return format_html('<span style="color:#447e36">{}</span>', "healthy")
 
 
 class DeliveryAttemptInline(admin.TabularInline):
