@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_dramatiq.models import Task as DramatiqMessage
 
-from mediahub.api.errors import Conflict
+from mediahub.errors import Conflict
 from tasks import eta, services
 from tasks.models import Batch, Task, TaskAttempt
 

@@ -16,8 +16,8 @@ from django.http import HttpRequest, HttpResponse
 
 from mediahub import crypto
 from mediahub.media import storage
+from mediahub.media.hls import build_master
 from mediahub.media.models import Media
-from mediahub.transcoding.hls import build_master
 
 TOKEN_PURPOSE = "mediahub.media.playback"
 _MAP_URI = re.compile(r'URI="([^"]+)"')
