@@ -38,6 +38,8 @@ class Media(TenantOwned):
     # {"master_key": ..., "renditions": [{name, width, height, bandwidth, codecs, playlist_key}]}
     hls = models.JSONField(null=True, blank=True)
     poster_key = models.CharField(max_length=1024, blank=True)
+    # BlurHash of the image (or of the video's poster), painted by pages before the image loads.
+    placeholder = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -47,6 +47,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "placeholder",
             "error",
             "created_at",
             "updated_at",
