@@ -98,9 +98,7 @@ def _load(source: pyvips.Source, ops: list[Op]) -> tuple[pyvips.Image, list[Op]]
     if first is not None and first.name == "resize" and first.args[2] in ("inside", "cover"):
         # Shrink on load: a JPEG decodes at 1/2, 1/4 or 1/8 scale straight from the DCT.
         args = _thumbnail_args(first)
-        image = pyvips.Image.thumbnail_source(
-            source, args.pop("width"), **args, no_rotate=not autorotate
-        )
+        image = pyvips.Image.thumbnail_source(source, args.pop("width"), **args, no_rotate=not autorotate)
         ops = ops[1:]
     else:
         image = pyvips.Image.new_from_source(source, "", access="random")
