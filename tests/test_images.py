@@ -551,3 +551,22 @@ def test_a_flood_of_new_transforms_leaves_the_api_answering(tenant):
     # Each /healthz waits its turn behind the flood's cheap 503s, never behind a line of renders.
     assert not health_failures and len(health_times) >= 5
     assert statistics.median(health_times) < 1.0, sorted(health_times)
+
+
+def test_image_presets_expand_into_their_ops(api, other_api, photo):
+    created = api.post(
+        "/api/v1/presets", {"name": "thumb", "kind": "image", "ops": "-/resize/60x/-/format/png"}
+    )
+    assert created.status_code == 201, created.json()
+    response = transform(api, photo["id"], "-/preset/thumb/-/mirror")
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    out = decode(response.content)
+    assert out.size == (60, 45) and near(out.getpixel((2, 2)), GREEN)
+    by_id = transform(api, photo["id"], f"-/preset/{created.json()['id']}")
+    assert (
+        by_id.status_code == 200
+        and by_id["ETag"] == transform(api, photo["id"], "-/resize/60x/-/format/png")["ETag"]
+    )
+    theirs = other_api.post("/api/v1/presets", {"name": "big", "kind": "image", "ops": "-/resize/10x"}).json()
+    refused = transform(api, photo["id"], f"-/preset/{theirs['id']}")
+    assert refused.status_code == 400 and refused.json()["error"]["details"]["op"] == "preset"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+
+from mediahub.media.ffmpeg_input import RefusedInput, media_input_args, scrub_paths
 
 # The largest frame accepted from ffmpeg (a 16K frame as PNG is well below this).
 MAX_FRAME_BYTES = 512 * 1024 * 1024
@@ -15,21 +18,16 @@ class FrameFailed(Exception):
     pass
 
 
-def demuxer(probe_format: str) -> str:
-    """The named demuxer for tenant input: ffprobe's first name of the container (``mov,mp4,…``)."""
-    name = (probe_format or "").split(",")[0].strip()
-    if not name.replace("_", "").isalnum():
-        raise FrameFailed("The video's container is unknown.")
-    return name
-
-
-def extract_frame(source: Path, seconds: float, probe_format: str, timeout: float) -> bytes:
-    # Tenant input: a named demuxer and only local files, so nothing inside the file can make
-    # ffmpeg open another resource.
+def extract_frame(source: Path, seconds: float, probe: dict[str, Any], timeout: float) -> bytes:
+    """``source`` is the local copy of a video whose ``Media.probe`` is ``probe``; its input goes
+    through the ffmpeg input fence (named demuxer, local files only, references off)."""
+    try:
+        fenced_input = media_input_args(probe, source)
+    except RefusedInput as exc:
+        raise FrameFailed(str(exc)) from exc
     argv = [
         settings.FFMPEG_BINARY, "-hide_banner", "-nostdin", "-v", "error",
-        "-protocol_whitelist", "file,pipe", "-f", demuxer(probe_format),
-        "-ss", f"{seconds:.3f}", "-i", str(source),
+        "-ss", f"{seconds:.3f}", *fenced_input,
         "-map", "0:v:0", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "pipe:1",
     ]  # fmt: skip
     try:
@@ -37,7 +35,7 @@ def extract_frame(source: Path, seconds: float, probe_format: str, timeout: floa
     except subprocess.TimeoutExpired as exc:
         raise FrameFailed("Extracting the frame took too long.") from exc
     if done.returncode != 0 or not done.stdout:
-        tail = done.stderr.decode(errors="replace")[-300:]
+        tail = scrub_paths(done.stderr.decode(errors="replace")[-300:])
         raise FrameFailed(f"No frame at {seconds:g} s: {tail or 'the time is past the end'}")
     if len(done.stdout) > MAX_FRAME_BYTES:
         raise FrameFailed("The frame is too large.")

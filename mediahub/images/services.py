@@ -17,13 +17,15 @@ import pyvips
 from django.conf import settings
 from django.utils import timezone
 
-from mediahub.api.errors import ApiError
+from mediahub import errors
 from mediahub.images import frames, gate, signing
 from mediahub.images import ops as image_ops
 from mediahub.images.ops import Op, OpError
 from mediahub.images.pipeline import CONTENT_TYPES, EXTENSIONS, Job, Output, TransformFailed, render
 from mediahub.media import storage
 from mediahub.media.models import Media
+from mediahub.presets.models import Preset
+from mediahub.presets.selectors import PresetNotFound, find_preset
 
 logger = logging.getLogger(__name__)
 
@@ -35,20 +37,15 @@ RETRY_AFTER_SECONDS = 2
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
 
 
-class TransformError(ApiError):
-    """A bad transform request (400 unless said otherwise), naming the op in ``details``."""
-
-    def __init__(self, code: str, message: str, status: int = 400, details: dict | None = None):
-        super().__init__(code, message, status, details)
+def invalid_op(op: str | None, message: str, code: str = "invalid_transform") -> errors.Invalid:
+    """A bad transform request: 400 naming the op in ``details``."""
+    return errors.Invalid({"op": op}, message, code=code)
 
 
-class TransformBusy(ApiError):
-    """No render slot (or the render ran out of time): ``503`` with ``Retry-After``."""
-
-    retry_after = RETRY_AFTER_SECONDS
-
-    def __init__(self, code: str, message: str):
-        super().__init__(code, message, 503, {"retry_after_seconds": self.retry_after})
+def busy(message: str, code: str) -> errors.Unavailable:
+    """No render slot (or the render ran out of time): 503 with Retry-After."""
+    details = {"retry_after_seconds": RETRY_AFTER_SECONDS}
+    return errors.Unavailable(message, code=code, retry_after=RETRY_AFTER_SECONDS, details=details)
 
 
 @dataclass(frozen=True)
@@ -85,22 +82,20 @@ def plan(*, media: Media, ops_text: str, accept: str = "") -> Transform:
     limits = tenant.effective_settings["limits"]
     max_ops = settings.IMAGE_TRANSFORM_MAX_OPS
     if media.type not in (Media.Type.IMAGE, Media.Type.VIDEO):
-        raise TransformError(
-            "unsupported_media_type", f"A {media.type} cannot be transformed; images and videos can.", 415
-        )
+        raise errors.Unsupported(f"A {media.type} cannot be transformed; images and videos can.")
     try:
         ops = image_ops.parse(ops_text, max_ops=max_ops)
         ops = image_ops.expand_presets(ops, lambda name: _preset_ops(tenant, name), max_ops=max_ops)
         image_ops.validate_chain(ops, is_video=media.type == Media.Type.VIDEO)
     except OpError as exc:
-        raise TransformError("invalid_transform", str(exc), details={"op": exc.op}) from exc
+        raise invalid_op(exc.op, str(exc)) from exc
     cap = limits["max_transform_dimension"]
     for size in image_ops.requested_sizes(ops):
         if size > cap:
-            raise TransformError(
-                "output_too_large",
+            raise errors.Invalid(
+                {"max_output_dimension": cap},
                 f"{size} px is above this tenant's output limit of {cap} px per side.",
-                details={"max_output_dimension": cap},
+                code="output_too_large",
             )
     _check_pixels(media, limits["max_image_pixels"])
     marks = {op.args[0]: _mark(media, op.args[0], limits) for op in ops if op.name == "watermark"}
@@ -143,28 +138,26 @@ def _default_format(media: Media) -> str:
 
 def _check_pixels(media: Media, max_pixels: int) -> None:
     if media.width and media.height and media.width * media.height > max_pixels:
-        raise TransformError(
-            "image_too_large",
+        raise errors.TooLarge(
             f"The source has {media.width}x{media.height} pixels; the limit is {max_pixels}.",
-            413,
-            {"max_image_pixels": max_pixels},
+            code="image_too_large",
+            details={"max_image_pixels": max_pixels},
         )
 
 
 def _mark(media: Media, mark_id: str, limits: dict) -> Media:
     mark = Media.objects.for_tenant(media.tenant).filter(id=mark_id, type=Media.Type.IMAGE).first()
     if mark is None:
-        raise TransformError(
-            "invalid_transform",
-            f"The watermark {mark_id} is not an image of yours.",
-            details={"op": "watermark"},
-        )
+        raise invalid_op("watermark", f"The watermark {mark_id} is not an image of yours.")
     _check_pixels(mark, limits["max_image_pixels"])
     return mark
 
 
 def _preset_ops(tenant, name: str) -> str:
-    raise OpError("preset", f"There is no image preset '{name}'.")
+    try:
+        return find_preset(tenant=tenant, name_or_id=name, kind=Preset.Kind.IMAGE).ops
+    except PresetNotFound as exc:
+        raise OpError("preset", str(exc)) from exc
 
 
 def cached(transform: Transform) -> Rendered | None:
@@ -183,7 +176,7 @@ def render_transform(transform: Transform) -> Rendered:
         with gate.render_slot():
             output = _render(transform)
     except gate.Saturated as exc:
-        raise TransformBusy("transforms_busy", "Too many transforms are running; try again shortly.") from exc
+        raise busy("Too many transforms are running; try again shortly.", "transforms_busy") from exc
     storage.get_store().put_bytes(transform.key, output.data, output.content_type)
     return Rendered(output.data, output.content_type, cached=False)
 
@@ -208,9 +201,10 @@ def _render(transform: Transform) -> Output:
         return render(open_source, job)
     except TransformFailed as exc:
         if exc.code == "transform_timeout":
-            raise TransformBusy(exc.code, str(exc)) from exc
-        status = 415 if exc.code == "undecodable_image" else 400
-        raise TransformError(exc.code, str(exc), status, exc.details) from exc
+            raise busy(str(exc), exc.code) from exc
+        if exc.code == "undecodable_image":
+            raise errors.Unsupported(str(exc), code=exc.code) from exc
+        raise errors.Invalid(exc.details, str(exc), code=exc.code) from exc
 
 
 def _stored_source(key: str) -> Callable[[], pyvips.Source]:
@@ -235,9 +229,9 @@ def _frame_source(media: Media, seconds: float, timeout: float) -> Callable[[], 
             source = Path(folder) / "source"
             store.download_file(media.original_key, source)
             try:
-                data = frames.extract_frame(source, seconds, media.probe.get("format", ""), timeout)
+                data = frames.extract_frame(source, seconds, media.probe, timeout)
             except frames.FrameFailed as exc:
-                raise TransformError("invalid_transform", str(exc), details={"op": "frame"}) from exc
+                raise invalid_op("frame", str(exc)) from exc
         store.put_bytes(key, data, "image/png")
     return lambda: pyvips.Source.new_from_memory(data)
 
@@ -271,14 +265,14 @@ def resolve_signed(*, key_id: str, sig: str, token: str, accept: str) -> SignedT
     media of the key's tenant)."""
     key = signing.find_key(key_id)
     if key is None:
-        raise TransformError("forbidden", "The link is invalid or has expired.", 403)
+        raise errors.Forbidden("The link is invalid or has expired.")
     try:
         request = signing.verify(signing.key_secret(key), key.id, sig, token)
     except signing.BadSignature as exc:
-        raise TransformError("forbidden", "The link is invalid or has expired.", 403) from exc
+        raise errors.Forbidden("The link is invalid or has expired.") from exc
     except signing.Expired as exc:
-        raise TransformError("link_expired", "The link has expired.", 403) from exc
+        raise errors.Forbidden("The link has expired.", code="link_expired") from exc
     media = Media.objects.for_tenant(key.tenant).filter(id=request.media_id).select_related("tenant").first()
     if media is None:
-        raise TransformError("not_found", "Not found.", 404)
+        raise errors.NotFound()
     return SignedTransform(plan(media=media, ops_text=request.ops, accept=accept), request.expires)

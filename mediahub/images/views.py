@@ -29,18 +29,11 @@ IMAGE_RESPONSES = {(200, "image/*"): OpenApiTypes.BINARY, 304: None}
 
 
 class TransformViewMixin(StorageErrorsMixin):
-    """Errors are JSON whatever image type the client accepts; busy answers carry Retry-After."""
+    """Errors are JSON whatever image type the client accepts (``Accept: image/webp``...)."""
 
     def perform_content_negotiation(self, request: Request, force: bool = False):
         renderer = JSONRenderer()
         return renderer, renderer.media_type
-
-    def handle_exception(self, exc: Exception):
-        response = super().handle_exception(exc)
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after:
-            response["Retry-After"] = str(retry_after)
-        return response
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

@@ -18,6 +18,7 @@ class Media(TenantOwned):
         PROCESSING = "processing"
         READY = "ready"
         FAILED = "failed"
+        IMPORTING = "importing"  # a URL import is fetching the original
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     type = models.CharField(max_length=16, choices=Type.choices)
@@ -41,6 +42,10 @@ class Media(TenantOwned):
     # BlurHash of the image (or of the video's poster), painted by pages before the image loads.
     placeholder = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
+    # The media an FFmpegCommand made this one from (its first input).
+    derived_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="derivatives"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
