@@ -203,6 +203,8 @@ IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS = env.float("IMAGE_TRANSFORM_QUEUE_WAIT_SECON
 # Wall-clock bound of one render (libvips is told to stop) and of one video frame extraction.
 IMAGE_TRANSFORM_TIMEOUT_SECONDS = env.float("IMAGE_TRANSFORM_TIMEOUT_SECONDS", default=20.0)
 IMAGE_TRANSFORM_MAX_OPS = env.int("IMAGE_TRANSFORM_MAX_OPS", default=16)
+# Recent outputs kept in each API process's memory (0 turns it off); storage holds them all anyway.
+IMAGE_TRANSFORM_MEMORY_CACHE_BYTES = env.int("IMAGE_TRANSFORM_MEMORY_CACHE_BYTES", default=64 * 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
