@@ -192,6 +192,20 @@ def mark_processing(media: Media) -> None:
     )
 
 
+def mark_playable(media: Media, hls: dict[str, Any]) -> None:
+    """A first rendition plays while the rest of the ladder is encoded (``hls.complete`` false):
+    publish it and emit ``media.playable`` (once: a rerun that finds it playable stays quiet)."""
+    with transaction.atomic():
+        current = Media.objects.select_for_update().filter(pk=media.pk).first()
+        if current is None or current.status != Media.Status.PROCESSING:
+            return  # deleted or cancelled meanwhile
+        was_playable = current.hls is not None
+        current.hls = hls
+        current.save(update_fields=["hls", "updated_at"])
+        if not was_playable:
+            emit(current.tenant, "media.playable", representation(current))
+
+
 def mark_ready(media: Media, hls: dict[str, Any], poster_key: str) -> None:
     media.status, media.hls, media.poster_key, media.error = Media.Status.READY, hls, poster_key, ""
     media.placeholder = poster_placeholder(storage.get_store(), poster_key) if poster_key else ""
