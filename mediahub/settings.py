@@ -200,8 +200,9 @@ PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", default=2 * 3600)
 # API keys belong on servers; playback links below need no key and are open to the origins in
 # PLAYBACK_CORS_ORIGINS.
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-# Playback links (playlists, /files/) answer CORS themselves, from PLAYBACK_CORS_ORIGINS.
-CORS_URLS_REGEX = r"^/api/(?!v1/files/|v1/media/[^/]+/hls/)"
+# Playback links (playlists, /files/) and signed image links answer CORS themselves, from
+# PLAYBACK_CORS_ORIGINS.
+CORS_URLS_REGEX = r"^/api/(?!v1/files/|v1/media/[^/]+/hls/|v1/img/)"
 CORS_ALLOW_HEADERS = (*corsheaders_default_headers, "idempotency-key", "last-event-id", "x-request-id")
 CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location"]
 # Web origins whose pages may fetch signed playback and file links (segments for hls.js, parts of

@@ -242,7 +242,7 @@ def test_quality_changes_the_bytes(api, photo):
 def test_auto_format_follows_accept(api, photo, accept, content_type):
     response = transform(api, photo["id"], "-/resize/50x/-/format/auto", HTTP_ACCEPT=accept)
     assert response.status_code == 200 and response["Content-Type"] == content_type
-    assert response["Vary"] == "Accept"
+    assert "Accept" in response["Vary"]
     assert decode(response.content).size == (50, 38)
 
 
@@ -410,8 +410,9 @@ def test_signed_url_works_without_header_and_refuses_tampering(backend, api, cli
     media = Media.objects.get(id=photo["id"])
     assert str(media.tenant_id) not in path and "tenants/" not in path and photo["id"] not in path
 
-    response = client.get(path)  # no Authorization header
+    response = client.get(path, HTTP_ORIGIN="https://shop.example")  # no Authorization header
     assert response.status_code == 200 and decode(response.content).size == (80, 60)
+    assert response["Access-Control-Allow-Origin"] == "*"
     assert response["Cache-Control"] == "public, max-age=31536000, immutable"
     assert client.get(path, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
 
