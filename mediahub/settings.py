@@ -201,8 +201,9 @@ PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", default=2 * 3600)
 # API keys belong on servers; playback links below need no key and are open to the origins in
 # PLAYBACK_CORS_ORIGINS.
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-# Playback links (playlists, /files/) answer CORS themselves, from PLAYBACK_CORS_ORIGINS.
-CORS_URLS_REGEX = r"^/api/(?!v1/files/|v1/media/[^/]+/hls/)"
+# Playback links (playlists, /files/) and signed image links answer CORS themselves, from
+# PLAYBACK_CORS_ORIGINS.
+CORS_URLS_REGEX = r"^/api/(?!v1/files/|v1/media/[^/]+/hls/|v1/img/)"
 CORS_ALLOW_HEADERS = (*corsheaders_default_headers, "idempotency-key", "last-event-id", "x-request-id")
 CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location"]
 # Web origins whose pages may fetch signed playback and file links (segments for hls.js, parts of
@@ -224,6 +225,8 @@ IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS = env.float("IMAGE_TRANSFORM_QUEUE_WAIT_SECON
 # Wall-clock bound of one render (libvips is told to stop) and of one video frame extraction.
 IMAGE_TRANSFORM_TIMEOUT_SECONDS = env.float("IMAGE_TRANSFORM_TIMEOUT_SECONDS", default=20.0)
 IMAGE_TRANSFORM_MAX_OPS = env.int("IMAGE_TRANSFORM_MAX_OPS", default=16)
+# Recent outputs kept in each API process's memory (0 turns it off); storage holds them all anyway.
+IMAGE_TRANSFORM_MEMORY_CACHE_BYTES = env.int("IMAGE_TRANSFORM_MEMORY_CACHE_BYTES", default=64 * 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
