@@ -9,10 +9,13 @@ import subprocess
 import sys
 import threading
 import time
+import wave
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyte
 import pytest
+import requests
 from django.db import transaction
 from standardwebhooks import Webhook
 
@@ -56,7 +59,7 @@ def run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Com
 
 def run_json(env: dict[str, str], *args: str) -> dict:
     done = run(env, *args, "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr + done.stdout
     return json.loads(done.stdout)
 
 
@@ -75,6 +78,25 @@ def clips(folder: Path, count: int) -> list[Path]:
     ]
 
 
+PART = 5 * 1024 * 1024  # S3's smallest part
+
+
+def multipart_above(monkeypatch, threshold: int) -> None:
+    """The server hands out multipart uploads above ``threshold`` bytes, in 5 MiB parts."""
+    monkeypatch.setattr(storage, "DIRECT_MULTIPART_THRESHOLD", threshold)
+    monkeypatch.setattr(storage, "part_size_for", lambda size: PART)
+
+
+def noise_wav(path: Path) -> Path:
+    """About 11 MB of 16-bit stereo noise: three 5 MiB parts, and a real audio file."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(44_100)
+        out.writeframes(os.urandom(2 * PART + 1_000_000))
+    return path
+
+
 def test_the_cli_imports_no_django():
     code = (
         "import sys, mediahub.cli.app;"
@@ -83,7 +105,7 @@ def test_the_cli_imports_no_django():
         "assert not bad, bad"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr + done.stdout
 
 
 def test_login_saves_a_private_config_that_later_commands_use(cli_env, live_server, key, tmp_path):
@@ -149,15 +171,14 @@ def test_upload_killed_halfway_then_rerun_stores_every_file_once(cli_env, tenant
 
 
 def test_large_files_go_through_direct_upload_with_parallel_parts(cli_env, tenant, tmp_path, monkeypatch):
-    monkeypatch.setattr(storage, "DIRECT_MULTIPART_THRESHOLD", 40_000)
-    monkeypatch.setattr(storage, "DIRECT_UPLOAD_MIN_PART", 16_384)
-    big = make_clip(tmp_path / "big.mp4", size="320x180", seconds=3)
-    small = make_clip(tmp_path / "small.mp4", size="160x90", seconds=1, audio=False)
-    assert big.stat().st_size > 40_000 > small.stat().st_size
+    multipart_above(monkeypatch, 1_000_000)
+    big = noise_wav(tmp_path / "big.wav")  # three parts
+    small = make_clip(tmp_path / "small.mp4", size="160x90", seconds=1, audio=False)  # one PUT
     report = run_json(cli_env, "upload", str(big), str(small), "--direct-threshold", "1KB", "--no-transcode")
     assert [(f["status"], f["direct"]) for f in report["files"]] == [("uploaded", True), ("uploaded", True)]
-    stored = Media.objects.get(tenant=tenant, filename="big.mp4")
-    assert stored.size_bytes == big.stat().st_size and stored.type == "video"
+    stored = Media.objects.get(tenant=tenant, filename="big.wav")
+    assert stored.size_bytes == big.stat().st_size and stored.type == "audio"
+    assert Media.objects.get(tenant=tenant, filename="small.mp4").type == "video"
 
 
 def test_json_output_of_every_reading_command_parses(cli_env, tenant, tmp_path):
@@ -283,3 +304,71 @@ def test_tasks_watch_draws_a_live_table_in_a_terminal(cli_env, tenant, tmp_path)
         watcher.wait(20)
         os.close(primary)
     assert watcher.returncode == 0
+
+
+def test_a_429_is_retried_after_its_retry_after(cli_env):
+    """A loopback server that rate-limits the first request (1 s), then answers."""
+    answers = [(429, {"Retry-After": "1"}, {"error": {"code": "rate_limited", "message": "Slow down."}})]
+    answers.append((200, {}, {"media": [], "total": 0, "limit": 50, "offset": 0}))
+    seen: list[float] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            seen.append(time.monotonic())
+            status, headers, body = answers.pop(0) if len(answers) > 1 else answers[0]
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for name, value in {**headers, "Content-Type": "application/json"}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {**cli_env, "MEDIAHUB_URL": f"http://127.0.0.1:{server.server_address[1]}"}
+        assert run_json(env, "media", "ls")["total"] == 0
+    finally:
+        server.shutdown()
+    assert len(seen) == 2 and seen[1] - seen[0] >= 0.9
+
+
+def test_an_unfinished_multipart_upload_resumes_with_its_missing_parts(
+    cli_env, tenant, tmp_path, monkeypatch, key
+):
+    multipart_above(monkeypatch, 1_000_000)
+    clip = noise_wav(tmp_path / "big.wav")
+    size = clip.stat().st_size
+    # What a run killed after its first part left behind: the ticket and part 1 in the journal.
+    ticket = requests.post(
+        f"{cli_env['MEDIAHUB_URL']}/api/v1/media/uploads",
+        json={"filename": "big.wav", "size_bytes": size, "content_type": "audio/x-wav"},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    ).json()
+    assert len(ticket["parts"]) == 3
+    part_size = ticket["part_size"]
+    first = requests.put(ticket["parts"][0]["url"], data=clip.read_bytes()[:part_size], timeout=30)
+    stat = clip.stat()
+    base = {"path": str(clip.resolve()), "size": size, "mtime_ns": stat.st_mtime_ns}
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(
+        "\n".join(
+            json.dumps(line)
+            for line in (
+                {**base, "step": "started"},
+                {**base, "step": "direct", "content_type": "audio/x-wav", "url": None, **ticket},
+                {**base, "step": "part", "part_number": 1, "etag": first.headers["ETag"]},
+            )
+        )
+        + "\n"
+    )
+    report = run_json(cli_env, "upload", str(clip), "--direct-threshold", "1KB", "--state", str(journal))
+    assert report["files"][0]["status"] == "uploaded"
+    steps = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert sorted(step["part_number"] for step in steps if step["step"] == "part") == [1, 2, 3]  # 1 not again
+    assert Media.objects.get(tenant=tenant).size_bytes == size
