@@ -10,8 +10,6 @@ from typing import Any
 
 import httpx
 
-from mediahub.cli import __version__
-
 API_PREFIX = "/api/v1"
 # Answers worth waiting for: rate limited, or a dependency briefly down (both carry Retry-After).
 RETRY_STATUSES = (429, 503)
@@ -68,7 +66,7 @@ class Api:
 
     def __init__(self, url: str, api_key: str | None, *, concurrency: int = 4, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")
-        headers = {"User-Agent": f"mediahub-cli/{__version__}"}
+        headers = {"User-Agent": "mediahub-cli"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         limits = httpx.Limits(
