@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mediahub.transcoding import ffmpeg, hls
+from mediahub.media import hls
+from mediahub.transcoding import ffmpeg
 from mediahub.transcoding.ladder import plan_renditions
 from tenants.defaults import DEFAULT_HLS_LADDER
 
@@ -64,6 +65,7 @@ def test_audio_only_source_gets_one_audio_rendition():
 def _job(renditions, has_audio=True, fps=30.0):
     return ffmpeg.HlsJob(
         source=Path("/w/source"),
+        demuxer="mov",
         output_dir=Path("/w/hls"),
         renditions=renditions,
         has_audio=has_audio,
