@@ -17,7 +17,7 @@ import typer
 from standardwebhooks import Webhook
 
 from mediahub.cli import output
-from mediahub.cli.app import JsonFlag, cli, webhooks_app
+from mediahub.cli.base import JsonFlag, cli, webhooks_app
 from mediahub.cli.events import EventStream
 
 FORWARD_TIMEOUT_SECONDS = 10.0

@@ -21,7 +21,7 @@ from rich.progress import (
 )
 
 from mediahub.cli import output
-from mediahub.cli.app import JsonFlag, app, cli
+from mediahub.cli.base import JsonFlag, app, cli
 from mediahub.cli.client import Api, CliError
 from mediahub.cli.events import BackgroundStream, EventStream
 from mediahub.cli.uploader import (

@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 
 from mediahub.cli import output
-from mediahub.cli.app import JsonFlag, cli, tasks_app
+from mediahub.cli.base import JsonFlag, cli, tasks_app
 from mediahub.cli.client import Api
 from mediahub.cli.events import BackgroundStream, EventStream
 
