@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from mediahub.stream.views import media_events_for_staff
+
 urlpatterns = [
+    # Before the admin's own catch-all: its media page's live events (staff session).
+    path("admin/live/media/<uuid:media_id>/events", media_events_for_staff, name="admin-media-events"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("mediahub.api.urls")),
     path("", include("mediahub.api.health_urls")),
