@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -109,6 +111,12 @@ def upload(
         results = _upload_all(api, journal, options, files, show=not state.json)
         if follower is not None:
             follower.wait(results, show=not state.json)
+    except KeyboardInterrupt:
+        # Every finished step is already in the journal (one flushed line each); requests in flight
+        # are dropped, and the rerun finds what the server got by its sha256.
+        output.err_console.print(f"Interrupted. Run the same command again to resume ({journal_path}).")
+        sys.stderr.flush()
+        os._exit(130)
     finally:
         journal.close()
         if follower is not None:
@@ -157,15 +165,17 @@ def _upload_all(
             finally:
                 progress.remove_task(bar)
 
+        pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="upload")
         try:
-            with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="upload") as pool:
-                futures = [pool.submit(one, file) for file in files]
-                for future in as_completed(futures):
-                    result = future.result()
-                    with lock:
-                        results.append(result)
-                        progress.update(overall, description=f"{len(results)}/{len(files)} files")
+            futures = [pool.submit(one, file) for file in files]
+            for future in as_completed(futures):
+                result = future.result()
+                with lock:
+                    results.append(result)
+                    progress.update(overall, description=f"{len(results)}/{len(files)} files")
         finally:
+            # On Ctrl-C: nothing queued starts any more (a `with` would wait for every file).
+            pool.shutdown(wait=False, cancel_futures=True)
             uploader.close()
     order = {f.key: i for i, f in enumerate(files)}
     return sorted(results, key=lambda r: order[r.path])
