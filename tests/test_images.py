@@ -605,5 +605,7 @@ def test_image_presets_expand_into_their_ops(api, other_api, photo):
         and by_id["ETag"] == transform(api, photo["id"], "-/resize/60x/-/format/png")["ETag"]
     )
     theirs = other_api.post("/api/v1/presets", {"name": "big", "kind": "image", "ops": "-/resize/10x"}).json()
+    bad = api.post("/api/v1/presets", {"name": "bad", "kind": "image", "ops": "-/resize/10x/-/bogus"})
+    assert bad.status_code == 400 and "bogus" in bad.json()["error"]["details"]["ops"][0]
     refused = transform(api, photo["id"], f"-/preset/{theirs['id']}")
     assert refused.status_code == 400 and refused.json()["error"]["details"]["op"] == "preset"
