@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "tasks",
     "mediahub.media",
     "mediahub.presets",
+    "mediahub.commands",
     "mediahub.transcoding",
     "mediahub.images",
     "mediahub.webhooks",
@@ -150,7 +151,7 @@ TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
 # the others Dramatiq's own default, one process per core with 8 threads each.
 TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=os.cpu_count() or 1)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
-TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding"])
+TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands"])
 TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)
 
 # --- storage: S3 when S3_BUCKET is set, else local files under DATA_DIR/storage ---
@@ -210,6 +211,10 @@ CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "ET
 PLAYBACK_CORS_ORIGINS = env.list("PLAYBACK_CORS_ORIGINS", default=["*"])
 # Lifetime of the presigned URLs handed out for direct uploads.
 DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 3600)
+
+# --- FFmpegCommand sandbox (rlimits of each command; CPU seconds follow the task's timeout) ---
+COMMAND_ADDRESS_SPACE_BYTES = env.int("COMMAND_ADDRESS_SPACE_BYTES", default=8 * 1024**3)
+COMMAND_OPEN_FILES = env.int("COMMAND_OPEN_FILES", default=256)
 
 # --- image transforms (mediahub/images) ---
 # Renders at once per API process, and requests that may wait for one; beyond that the API answers
