@@ -68,10 +68,12 @@ def ingest_file(
     sha256: str,
     size_bytes: int,
     stored_as: DirectUpload | None = None,
+    derived_from: Media | None = None,
 ) -> Ingested:
     """Turn the file at ``path`` into a media of ``tenant``: detect and probe it, store it, create
     the row, start transcoding, emit ``media.created``. A file the tenant already has answers with
-    the existing media. ``stored_as`` is a direct upload whose object already is in storage.
+    the existing media. ``stored_as`` is a direct upload whose object already is in storage;
+    ``derived_from`` the media an ffmpeg command made this one from.
     """
     existing = Media.objects.for_tenant(tenant).filter(sha256=sha256).first()
     if existing is not None:
@@ -125,6 +127,7 @@ def ingest_file(
         height=inspection.height,
         probe=inspection.probe,
         original_key=key,
+        derived_from=derived_from,
         placeholder=placeholder,
     )
     try:
