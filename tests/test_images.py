@@ -25,10 +25,10 @@ from django.db import connection
 from django.test import override_settings
 from PIL import Image
 
-from mediahub.images import signing
 from mediahub.images.gate import Gate, Saturated
 from mediahub.images.memory import OutputCache
 from mediahub.images.ops import OpError, canonical, parse
+from mediahub.images.urlsigning import sign_path
 from mediahub.media import services as media_services
 from mediahub.media import storage
 from mediahub.media.models import Media
@@ -427,7 +427,7 @@ def test_signed_url_works_without_header_and_refuses_tampering(backend, api, cli
 
 def test_signed_url_expiry(api, client, photo):
     key = api.get("/api/v1/image-signing-key").json()
-    past = signing.sign_path(key["key_id"], key["secret"], photo["id"], "-/resize/10x", int(time.time()) - 5)
+    past = sign_path(key["key_id"], key["secret"], photo["id"], "-/resize/10x", int(time.time()) - 5)
     expired = client.get(past)
     assert expired.status_code == 403 and expired.json()["error"]["code"] == "link_expired"
     minted = api.post(
@@ -445,11 +445,11 @@ def test_signed_url_expiry(api, client, photo):
 def test_signed_urls_are_per_tenant(api, other_api, client, photo):
     theirs = other_api.get("/api/v1/image-signing-key").json()
     # Another tenant's key cannot reach this tenant's media: not found, not forbidden.
-    cross = signing.sign_path(theirs["key_id"], theirs["secret"], photo["id"], "-/resize/10x")
+    cross = sign_path(theirs["key_id"], theirs["secret"], photo["id"], "-/resize/10x")
     assert client.get(cross).status_code == 404
     # Its id with another secret is a forged signature.
     mine = api.get("/api/v1/image-signing-key").json()
-    forged = signing.sign_path(theirs["key_id"], mine["secret"], photo["id"], "-/resize/10x")
+    forged = sign_path(theirs["key_id"], mine["secret"], photo["id"], "-/resize/10x")
     assert client.get(forged).status_code == 403
     # Minting for someone else's media is a 404.
     assert (
@@ -605,5 +605,7 @@ def test_image_presets_expand_into_their_ops(api, other_api, photo):
         and by_id["ETag"] == transform(api, photo["id"], "-/resize/60x/-/format/png")["ETag"]
     )
     theirs = other_api.post("/api/v1/presets", {"name": "big", "kind": "image", "ops": "-/resize/10x"}).json()
+    bad = api.post("/api/v1/presets", {"name": "bad", "kind": "image", "ops": "-/resize/10x/-/bogus"})
+    assert bad.status_code == 400 and "bogus" in bad.json()["error"]["details"]["ops"][0]
     refused = transform(api, photo["id"], f"-/preset/{theirs['id']}")
     assert refused.status_code == 400 and refused.json()["error"]["details"]["op"] == "preset"
