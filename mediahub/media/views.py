@@ -59,11 +59,10 @@ class StorageErrorsMixin:
 
 
 class MediaCollectionView(StorageErrorsMixin, mixins.ListModelMixin, TenantScopedAPIView):
-    """``/media``: GET lists the tenant's media, POST uploads a file (multipart form).
+    """The tenant's media: list them, or upload a file as a multipart form."""
 
-    The body streams through ``upload_handler_classes`` to a temporary file, hashed on the way and
-    stopped at the tenant's size limit; only the multipart parser reads it."""
-
+    # An upload streams through these to a temporary file, hashed on the way and stopped at the
+    # tenant's size limit; only the multipart parser reads the body.
     queryset = Media.objects.all()
     serializer_class = MediaSerializer
     filterset_class = MediaFilter
@@ -108,7 +107,7 @@ def _media_fields(filename: str, data: dict[str, Any]) -> services.MediaFields:
 
 
 class MediaViewSet(StorageErrorsMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
-    """``/media/{id}``: read, change and delete one media."""
+    """One media: read, change or delete it."""
 
     queryset = Media.objects.all()
     serializer_class = MediaSerializer
@@ -127,8 +126,8 @@ class MediaViewSet(StorageErrorsMixin, mixins.RetrieveModelMixin, TenantScopedVi
 
 
 class MediaPlaybackViewSet(StorageErrorsMixin, TenantScopedViewSet):
-    """``/media/{id}/download`` and the HLS playlists. Playlists also accept a playback token
-    (``?token=``), which reaches only the media it was made for; the download needs the API key."""
+    """A media's original (download, with the API key) and HLS playlists (with the API key or a
+    playback token, ``?token=``, which reaches only the media it was made for)."""
 
     queryset = Media.objects.all()
     lookup_value_regex = UUID_PATTERN
