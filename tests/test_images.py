@@ -276,6 +276,14 @@ def test_output_cap(api, tenant, photo):
     assert transform(api, photo["id"], "-/resize/100x").status_code == 200
 
 
+def test_an_image_libvips_cannot_read_is_415(api):
+    bmp = io.BytesIO()
+    Image.new("RGB", (10, 10), RED).save(bmp, "BMP")  # accepted as an image; libvips has no BMP loader
+    body = raw_upload(api, "old.bmp", bmp.getvalue()).json()
+    response = transform(api, body["id"], "-/resize/5x")
+    assert response.status_code == 415 and response.json()["error"]["code"] == "undecodable_image"
+
+
 def test_other_tenants_media_is_not_found(api, other_api, photo):
     assert transform(other_api, photo["id"], "-/resize/10x").status_code == 404
 
