@@ -584,7 +584,7 @@ def test_a_flood_of_new_transforms_leaves_the_api_answering(tenant):
         poller = threading.Thread(target=poll_health)
         poller.start()
         try:
-            with ThreadPoolExecutor(max_workers=40) as pool:
+            with ThreadPoolExecutor(max_workers=20) as pool:
                 responses = list(pool.map(hit, range(600, 800)))  # 200 distinct URLs
         finally:
             stop.set()
