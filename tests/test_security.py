@@ -127,3 +127,43 @@ def test_upload_errors_show_no_server_paths(http, name, content):
     assert response.status_code == 415, response.text
     message = response.json()["error"]["message"]
     assert "/tmp" not in message and ".upload" not in message and "file:" not in message, message
+
+
+# --- item 4: bounded metadata ---
+
+
+def nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "[" * 200_000 + "]" * 200_000,  # once a RecursionError and a 500
+        '{"a":' * 200_000,
+        nested(33),
+        '{"big": "' + "x" * 70_000 + '"}',
+    ],
+)
+def test_deep_or_large_metadata_is_a_400_naming_the_field(http, metadata):
+    upload = http.upload("notes.txt", b"some words\n", metadata=metadata)
+    assert upload.status_code == 400, upload.text
+    assert upload.json()["error"]["details"]["metadata"]
+    created = http.upload("notes.txt", b"some words\n", metadata=nested(32))
+    assert created.status_code == 201, created.text
+
+    json_headers = {**http.headers, "Content-Type": "application/json"}
+    patch = requests.patch(
+        f"{http.base}/api/v1/media/{created.json()['id']}",
+        data='{"metadata": ' + metadata + "}",
+        headers=json_headers,
+        timeout=30,
+    )
+    assert patch.status_code == 400, patch.text
+    task = requests.post(
+        f"{http.base}/api/v1/tasks",
+        data='{"type": "EmbeddingGeneration", "payload": {}, "metadata": ' + metadata + "}",
+        headers=json_headers,
+        timeout=30,
+    )
+    assert task.status_code == 400, task.text
