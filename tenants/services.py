@@ -122,3 +122,26 @@ def issue_demo_key() -> IssuedKey:
             revoked_at=timezone.now()
         )
         return issue_api_key(tenant, DEMO_KEY_NAME, ["admin"])
+
+
+def set_quotas(tenant: Tenant, changes: dict[str, int | None]) -> Tenant:
+    """Operator: set (or with ``None`` remove) quota overrides, by dotted name
+    (``max_upload_bytes.video``). Raises ``serializers.ValidationError`` for unknown names."""
+    from tenants.serializers import QuotasSerializer
+
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        quotas = dict(tenant.quotas or {})
+        for name, value in changes.items():
+            *parents, leaf = name.split(".")
+            node = quotas
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            if value is None:
+                node.pop(leaf, None)
+            else:
+                node[leaf] = value
+        QuotasSerializer(data=quotas).is_valid(raise_exception=True)
+        tenant.quotas = quotas
+        tenant.save(update_fields=["quotas"])
+    return tenant

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from mediahub.media import playback
@@ -167,3 +169,39 @@ def test_deep_or_large_metadata_is_a_400_naming_the_field(http, metadata):
         timeout=30,
     )
     assert task.status_code == 400, task.text
+
+
+# --- item 3: quotas ---
+
+
+def test_a_tenant_may_lower_its_limits_but_never_raise_them_above_the_operators_quota(http, tenant):
+    def patch_limits(limits):
+        return http("PATCH", "/tenant", json={"settings": {"limits": limits}})
+
+    raised = patch_limits({"max_upload_bytes": {"video": 10**30}, "max_image_pixels": 10**12})
+    assert raised.status_code == 400, raised.text
+    assert set(raised.json()["error"]["details"]["settings"]["limits"]) == {
+        "max_upload_bytes.video",
+        "max_image_pixels",
+    }
+    lowered = patch_limits({"max_upload_bytes": {"document": 1000}})
+    assert lowered.status_code == 200
+    assert lowered.json()["settings"]["limits"]["max_upload_bytes"]["document"] == 1000
+    assert lowered.json()["quotas"]["max_upload_bytes"]["document"] == 200 * 1024**2
+    assert http.upload("notes.txt", b"x" * 1001).status_code == 413
+
+    # The operator raises the quota; the tenant may then go up to it, not beyond.
+    call_command("set_quota", tenant.slug, "max_upload_bytes.document=5000000000", stdout=io.StringIO())
+    assert patch_limits({"max_upload_bytes": {"document": 5_000_000_000}}).status_code == 200
+    assert patch_limits({"max_upload_bytes": {"document": 5_000_000_001}}).status_code == 400
+
+    # A preference stored above the quota (before quotas existed, or the quota was lowered since)
+    # is capped where it is enforced.
+    call_command("set_quota", tenant.slug, "max_upload_bytes.document=2000", stdout=io.StringIO())
+    tenant.refresh_from_db()
+    assert tenant.settings["limits"]["max_upload_bytes"]["document"] == 5_000_000_000
+    assert tenant.effective_settings["limits"]["max_upload_bytes"]["document"] == 2000
+    assert http.upload("notes.txt", b"y" * 2001).status_code == 413
+    assert http.upload("notes.txt", b"y" * 1999).status_code == 201
+    with pytest.raises(CommandError):
+        call_command("set_quota", tenant.slug, "max_upload_bytes.podcast=1", stdout=io.StringIO())
