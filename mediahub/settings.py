@@ -189,7 +189,8 @@ HLS_SEGMENT_SECONDS = env.int("HLS_SEGMENT_SECONDS", default=4)
 # Lifetime of playback tokens, signed playlist links and presigned segment/download URLs.
 PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", default=2 * 3600)
 # Lifetime of the presigned URLs handed out for direct uploads.
-DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 3600)
+# Lifetime of direct-upload URLs and of the upload itself (complete before it ends).
+DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=3600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

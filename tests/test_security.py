@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -205,3 +207,65 @@ def test_a_tenant_may_lower_its_limits_but_never_raise_them_above_the_operators_
     assert http.upload("notes.txt", b"y" * 1999).status_code == 201
     with pytest.raises(CommandError):
         call_command("set_quota", tenant.slug, "max_upload_bytes.podcast=1", stdout=io.StringIO())
+
+
+# --- item 2: direct-upload URLs die at completion ---
+
+
+def direct_upload(http: Api, data: bytes) -> tuple[dict, requests.Response]:
+    ticket = http("POST", "/media/uploads", json={"filename": "direct.png", "size_bytes": len(data)})
+    assert ticket.status_code == 201, ticket.text
+    ticket = ticket.json()
+    put = requests.put(ticket["url"], data=data, timeout=30)
+    assert put.status_code == 200, put.text
+    done = http("POST", f"/media/uploads/{ticket['upload_id']}/complete", json={})
+    assert done.status_code == 201, done.text
+    return ticket, done
+
+
+@pytest.fixture
+def png(tmp_path) -> bytes:
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), "red").save(tmp_path / "red.png")
+    return (tmp_path / "red.png").read_bytes()
+
+
+def swap_after_completion(http: Api, png: bytes, expect_put) -> None:
+    ticket, done = direct_upload(http, png)
+    expires = datetime.fromisoformat(ticket["expires_at"].replace("Z", "+00:00"))
+    assert expires - datetime.now(UTC) <= timedelta(hours=1, minutes=1)
+    script = (b"<script>alert(1)</script>" + b" " * len(png))[: len(png)]  # same size as signed
+    second = requests.put(ticket["url"], data=script, timeout=30)
+    assert second.status_code in expect_put, second.text
+    media = Media.objects.get(id=done.json()["id"])
+    served = requests.get(http("GET", f"/media/{media.id}/download").headers["Location"], timeout=30)
+    assert served.content == png and media.sha256 == hashlib.sha256(png).hexdigest()
+    assert not http("POST", f"/media/uploads/{ticket['upload_id']}/complete", json={}).ok
+
+
+def test_a_direct_upload_put_url_cannot_replace_the_completed_original_on_s3(http, png):
+    # S3 itself cannot revoke a presigned URL: the PUT lands on a staging key nothing refers to.
+    swap_after_completion(http, png, expect_put=(200, 403))
+
+
+def test_a_local_direct_upload_url_is_single_use(http, local_storage, png):
+    swap_after_completion(http, png, expect_put=(403,))
+
+
+def test_an_object_replaced_during_completion_is_refused(http, png, monkeypatch):
+    from mediahub.media import storage
+
+    ticket = http("POST", "/media/uploads", json={"filename": "race.png", "size_bytes": len(png)}).json()
+    assert requests.put(ticket["url"], data=png, timeout=30).status_code == 200
+    real_download = storage.ObjectStore.download_version
+
+    def download_then_swap(store, key, path, version):
+        real_download(store, key, path, version)  # the version that is hashed and inspected ...
+        swapped = (b"<script>" + b" " * len(png))[: len(png)]
+        assert requests.put(ticket["url"], data=swapped, timeout=30).status_code == 200  # ... is replaced
+
+    monkeypatch.setattr(storage.ObjectStore, "download_version", download_then_swap)
+    done = http("POST", f"/media/uploads/{ticket['upload_id']}/complete", json={})
+    assert done.status_code == 409 and done.json()["error"]["code"] == "upload_changed"
+    assert not Media.objects.exists()

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from mediahub.api.errors import error_response
+from mediahub.media.models import DirectUpload
 from mediahub.media.storage import load_local_url_token
 
 CHUNK_BYTES = 1024 * 1024
@@ -31,6 +33,10 @@ def local_file(request: HttpRequest, token: str, name: str) -> HttpResponse:
         return _fenced(error_response("forbidden", "The link is invalid or has expired.", 403))
     path = Path(default_storage.path(claims["k"]))
     if method == "PUT":
+        if not DirectUpload.objects.filter(
+            key=claims["k"], completed_at__isnull=True, expires_at__gt=timezone.now()
+        ).exists():  # single use: the upload was completed (or abandoned)
+            return _fenced(error_response("forbidden", "The link is invalid or has expired.", 403))
         return _receive(request, path, claims["s"])
     if not path.is_file():
         return error_response("not_found", "Not found.", 404)
