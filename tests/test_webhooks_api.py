@@ -7,9 +7,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from mediahub.events.outbox import emit
 from mediahub.webhooks import signing
 from mediahub.webhooks.delivery import purge_old_events
-from mediahub.webhooks.events import emit
 from mediahub.webhooks.models import Delivery, Endpoint, Event
 from mediahub.webhooks.services import update_endpoint
 from tests.conftest import client_for

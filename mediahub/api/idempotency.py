@@ -27,8 +27,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mediahub import crypto
-from mediahub.api.errors import ApiError, Conflict
 from mediahub.api.models import IdempotencyRecord
+from mediahub.errors import Conflict, Invalid
 from tenants.models import Tenant
 
 HEADER = "Idempotency-Key"
@@ -63,10 +63,10 @@ class Replay(Exception):
 
 def validate_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ApiError(
-            "invalid_idempotency_key",
+        raise Invalid(
+            {"header": HEADER},
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.",
-            details={"header": HEADER},
+            code="invalid_idempotency_key",
         )
     return key
 

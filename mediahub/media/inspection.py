@@ -10,20 +10,19 @@ from typing import Any
 
 from PIL import Image
 
-from mediahub.api.errors import ApiError
+from mediahub.errors import TooLarge, Unsupported
 from mediahub.media import ffmpeg_input, probe
 
 SNIFF_BYTES = 64 * 1024
 
 
-class UnsupportedMedia(ApiError):
-    def __init__(self, message: str):
-        super().__init__("unsupported_media_type", message, 415)
+class UnsupportedMedia(Unsupported):
+    """Not a kind of file mediahub handles, or one that cannot be decoded."""
 
 
-class MediaTooLarge(ApiError):
+class MediaTooLarge(TooLarge):
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
-        super().__init__(code, message, 413, details)
+        super().__init__(message, code=code, details=details)
 
 
 @dataclass

@@ -15,8 +15,8 @@ from django.http import HttpRequest
 
 from mediahub import crypto
 from mediahub.media import storage
+from mediahub.media.hls import build_master
 from mediahub.media.models import Media
-from mediahub.transcoding.hls import build_master
 
 TOKEN_PURPOSE = "mediahub.media.playback"
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"

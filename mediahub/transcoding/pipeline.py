@@ -12,10 +12,10 @@ from typing import Any
 
 from django.conf import settings
 
-from mediahub.media import ffmpeg_input, probe, storage
+from mediahub.media import ffmpeg_input, hls, probe, storage
 from mediahub.media.models import Media
 from mediahub.presets.selectors import PresetNotFound, ladder_for
-from mediahub.transcoding import ffmpeg, hls
+from mediahub.transcoding import ffmpeg
 from mediahub.transcoding.ladder import Rendition, plan_renditions
 from tasks.context import TaskContext
 from tasks.errors import PermanentError, TaskCancelled, TransientError
