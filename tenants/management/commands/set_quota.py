@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework import serializers
 
+from mediahub.errors import Invalid
 from tenants.models import Tenant
 from tenants.services import set_quotas
 
@@ -29,8 +29,8 @@ class Command(BaseCommand):
             parsed[name] = None if value == "default" else int(value)
         try:
             found = set_quotas(found, parsed) if parsed else found
-        except serializers.ValidationError as exc:
-            raise CommandError(f"Invalid quota: {exc.detail}") from exc
+        except Invalid as exc:
+            raise CommandError(f"Invalid quota: {exc.details}") from exc
         self.stdout.write(f"Quotas of {found.slug}: {found.quota}")
 
 
