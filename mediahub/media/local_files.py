@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from mediahub.api.errors import error_response
+from mediahub.errors import RequestTimeout
 from mediahub.media.models import DirectUpload
 from mediahub.media.storage import load_local_url_token
 
@@ -62,12 +63,19 @@ def _receive(request: HttpRequest, path: Path, max_bytes: int) -> HttpResponse:
     partial = path.with_name(path.name + ".part")
     received = 0
     with open(partial, "wb") as fh:
-        while chunk := request.read(CHUNK_BYTES):
-            received += len(chunk)
-            if received > max_bytes:
-                fh.close()
-                partial.unlink()
-                return error_response("file_too_large", f"The upload is limited to {max_bytes} bytes.", 413)
-            fh.write(chunk)
+        try:
+            while chunk := request.read(CHUNK_BYTES):
+                received += len(chunk)
+                if received > max_bytes:
+                    fh.close()
+                    partial.unlink()
+                    return error_response(
+                        "file_too_large", f"The upload is limited to {max_bytes} bytes.", 413
+                    )
+                fh.write(chunk)
+        except RequestTimeout as exc:
+            fh.close()
+            partial.unlink()
+            return error_response(exc.code, exc.message, 408)
     os.replace(partial, path)
     return JsonResponse({"size_bytes": received}, status=200)
