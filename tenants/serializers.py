@@ -99,6 +99,8 @@ class LimitsSerializer(StrictFieldsMixin, serializers.Serializer):
     max_upload_bytes = UploadLimitsSerializer(required=False)
     max_video_dimension = serializers.IntegerField(min_value=144, max_value=16384, required=False)
     max_image_pixels = serializers.IntegerField(min_value=1, required=False)
+    max_image_dimension = serializers.IntegerField(min_value=16, max_value=100_000, required=False)
+    max_transform_dimension = serializers.IntegerField(min_value=16, max_value=16_384, required=False)
 
 
 class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -106,6 +108,7 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     lower the tenant's quota, never raise it."""
 
     auto_transcode = serializers.BooleanField(required=False)
+    strip_metadata = serializers.BooleanField(required=False)
     hls_ladder = LadderSettingField(required=False)
     limits = LimitsSerializer(required=False)
 

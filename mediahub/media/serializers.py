@@ -47,6 +47,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "placeholder",
             "derived_from",
             "error",
             "created_at",
