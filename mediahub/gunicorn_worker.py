@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import selectors
 import socket
 import time
 
@@ -33,6 +34,9 @@ SLOW_REQUEST_TIMEOUT_SECONDS = float(os.environ.get("SLOW_REQUEST_TIMEOUT_SECOND
 SLOW_BODY_MIN_BYTES_PER_SECOND = int(os.environ.get("SLOW_BODY_MIN_BYTES_PER_SECOND", "8192"))
 # Bodies up to this size are buffered before a thread runs the request (API JSON, small forms).
 READ_AHEAD_BYTES = int(os.environ.get("REQUEST_READ_AHEAD_BYTES", str(1024 * 1024)))
+# How long a thread waits for a request's first bytes, and then for each further piece.
+FIRST_BYTES_WAIT = 0.2
+NEXT_BYTES_WAIT = 0.01
 # Request line and headers beyond this are gunicorn's to refuse (its limits are smaller).
 HEAD_LIMIT = 64 * 1024
 
@@ -88,23 +92,33 @@ class PacedSocket(socket.socket):
     # --- read-ahead (non-blocking, in a thread for a moment) ---
 
     def read_ahead(self) -> bool:
-        """Read what has arrived; True once the request is complete enough to run."""
+        """Read what has arrived; True once the request is complete enough to run.
+
+        It waits in the thread only briefly: for the first bytes of a request (``FIRST_BYTES_WAIT``,
+        as data usually follows a connection at once) and for the rest of a request cut in pieces
+        (``NEXT_BYTES_WAIT``). A client slower than that is left to the event loop."""
         if self.waiting_since is None:
             self.waiting_since = time.monotonic()
         blocking = self.getblocking()
         self.setblocking(False)
         try:
-            while len(self.buffered) < HEAD_LIMIT + READ_AHEAD_BYTES:
-                try:
-                    data = super().recv(65536)
-                except (BlockingIOError, InterruptedError):
-                    break
-                if not data:
-                    return True  # the client closed: let the parser see it
-                self.buffered += data
+            with selectors.DefaultSelector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                while True:
+                    wait = NEXT_BYTES_WAIT if self.buffered else FIRST_BYTES_WAIT
+                    if not selector.select(wait):
+                        return False
+                    try:
+                        data = super().recv(65536)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    if not data:
+                        return True  # the client closed: let the parser see it
+                    self.buffered += data
+                    if self._complete():
+                        return True
         finally:
             self.setblocking(blocking)
-        return self._complete()
 
     def _complete(self) -> bool:
         head_end = self.buffered.find(b"\r\n\r\n")
