@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
-from tenants.defaults import above_quota
+from tenants.defaults import HLS_SEGMENT_TYPES, above_quota
 from tenants.models import SCOPES, ApiKey, Tenant
 
 
@@ -110,6 +110,8 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     auto_transcode = serializers.BooleanField(required=False)
     strip_metadata = serializers.BooleanField(required=False)
     hls_ladder = LadderSettingField(required=False)
+    fast_start = serializers.BooleanField(required=False)
+    hls_segment_type = serializers.ChoiceField(choices=HLS_SEGMENT_TYPES, required=False)
     limits = LimitsSerializer(required=False)
 
     def validate_limits(self, limits: dict) -> dict:

@@ -68,10 +68,12 @@ def ingest_file(
     sha256: str,
     size_bytes: int,
     stored_as: DirectUpload | None = None,
+    derived_from: Media | None = None,
 ) -> Ingested:
     """Turn the file at ``path`` into a media of ``tenant``: detect and probe it, store it, create
     the row, start transcoding, emit ``media.created``. A file the tenant already has answers with
-    the existing media. ``stored_as`` is a direct upload whose object already is in storage.
+    the existing media. ``stored_as`` is a direct upload whose object already is in storage;
+    ``derived_from`` the media an ffmpeg command made this one from.
     """
     existing = Media.objects.for_tenant(tenant).filter(sha256=sha256).first()
     if existing is not None:
@@ -125,6 +127,7 @@ def ingest_file(
         height=inspection.height,
         probe=inspection.probe,
         original_key=key,
+        derived_from=derived_from,
         placeholder=placeholder,
     )
     try:
@@ -190,6 +193,20 @@ def mark_processing(media: Media) -> None:
     Media.objects.filter(pk=media.pk).update(
         status=Media.Status.PROCESSING, error="", updated_at=timezone.now()
     )
+
+
+def mark_playable(media: Media, hls: dict[str, Any]) -> None:
+    """A first rendition plays while the rest of the ladder is encoded (``hls.complete`` false):
+    publish it and emit ``media.playable`` (once: a rerun that finds it playable stays quiet)."""
+    with transaction.atomic():
+        current = Media.objects.select_for_update().filter(pk=media.pk).first()
+        if current is None or current.status != Media.Status.PROCESSING:
+            return  # deleted or cancelled meanwhile
+        was_playable = current.hls is not None
+        current.hls = hls
+        current.save(update_fields=["hls", "updated_at"])
+        if not was_playable:
+            emit(current.tenant, "media.playable", representation(current))
 
 
 def mark_ready(media: Media, hls: dict[str, Any], poster_key: str) -> None:
