@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from mediahub import errors
-from mediahub.images import frames, gate, signing
+from mediahub.images import frames, gate, signing, urlsigning
 from mediahub.images import ops as image_ops
 from mediahub.images.memory import output_cache
 from mediahub.images.ops import Op, OpError
@@ -257,7 +257,7 @@ def signed_url(*, media: Media, ops_text: str, expires_in: int | None, base_url:
     key = signing.current_key(media.tenant)
     expires_at = timezone.now() + timedelta(seconds=expires_in) if expires_in else None
     expires = int(expires_at.timestamp()) if expires_at else 0
-    path = signing.sign_path(key.id, signing.key_secret(key), media.id, ops_text, expires)
+    path = urlsigning.sign_path(key.id, signing.key_secret(key), media.id, ops_text, expires)
     return SignedUrl(f"{base_url}{path}", expires_at)
 
 
@@ -274,10 +274,10 @@ def resolve_signed(*, key_id: str, sig: str, token: str, accept: str) -> SignedT
     if key is None:
         raise errors.Forbidden("The link is invalid or has expired.")
     try:
-        request = signing.verify(signing.key_secret(key), key.id, sig, token)
-    except signing.BadSignature as exc:
+        request = urlsigning.verify(signing.key_secret(key), key.id, sig, token)
+    except urlsigning.BadSignature as exc:
         raise errors.Forbidden("The link is invalid or has expired.") from exc
-    except signing.Expired as exc:
+    except urlsigning.Expired as exc:
         raise errors.Forbidden("The link has expired.", code="link_expired") from exc
     media = Media.objects.for_tenant(key.tenant).filter(id=request.media_id).select_related("tenant").first()
     if media is None:

@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{change!r}: expected name=<whole number> or name=default.")
             parsed[name] = None if value == "default" else int(value)
         try:
-            found = set_quotas(found, parsed) if parsed else found
+            found = set_quotas(tenant=found, changes=parsed) if parsed else found
         except Invalid as exc:
             raise CommandError(f"Invalid quota: {exc.details}") from exc
         self.stdout.write(f"Quotas of {found.slug}: {found.quota}")
