@@ -77,7 +77,7 @@ def gunicorn(django_db_setup):
 
 @pytest.fixture
 def server(gunicorn, tenant) -> tuple[str, str]:
-    return gunicorn, issue_api_key(tenant, "slow", ["admin"]).key
+    return gunicorn, issue_api_key(tenant=tenant, name="slow", scopes=["admin"]).key
 
 
 class SlowClient(threading.Thread):
