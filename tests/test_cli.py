@@ -301,6 +301,10 @@ def test_tasks_watch_draws_a_live_table_in_a_terminal(cli_env, tenant, tmp_path)
         frame = wait_for(lambda: frame_with(str(running.id), "40%"), 30)
         row = next(line for line in frame.splitlines() if str(running.id) in line)
         assert "processing" in row and "█" * 8 in row
+        cells = [cell.strip() for cell in header.split("┃")[1:-1]]
+        queued_row = next(line for line in frame.splitlines() if str(queued.id) in line)
+        queued_cells = dict(zip(cells, (cell.strip() for cell in queued_row.split("│")[1:-1]), strict=True))
+        assert (queued_cells["status"], queued_cells["queue"], queued_cells["eta"]) == ("pending", "1", "-")
     finally:
         watcher.send_signal(signal.SIGINT)
         watcher.wait(20)
