@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "mediahub.media",
     "mediahub.presets",
     "mediahub.commands",
+    "mediahub.imports",
     "mediahub.transcoding",
     "mediahub.images",
     "mediahub.webhooks",
@@ -215,6 +216,10 @@ DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 360
 # --- FFmpegCommand sandbox (rlimits of each command; CPU seconds follow the task's timeout) ---
 COMMAND_ADDRESS_SPACE_BYTES = env.int("COMMAND_ADDRESS_SPACE_BYTES", default=8 * 1024**3)
 COMMAND_OPEN_FILES = env.int("COMMAND_OPEN_FILES", default=256)
+
+# --- URL imports (POST /media/import): one deadline for the whole download, redirects followed ---
+IMPORT_TIMEOUT_SECONDS = env.float("IMPORT_TIMEOUT_SECONDS", default=1800.0)
+IMPORT_MAX_REDIRECTS = env.int("IMPORT_MAX_REDIRECTS", default=5)
 
 # --- image transforms (mediahub/images) ---
 # Renders at once per API process, and requests that may wait for one; beyond that the API answers
