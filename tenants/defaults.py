@@ -14,6 +14,8 @@ DEFAULT_HLS_LADDER: list[dict[str, Any]] = [
 
 DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
     "auto_transcode": True,
+    # Every new media, and every change of its title, description or metadata, is embedded for search.
+    "auto_embed": True,
     "hls_ladder": DEFAULT_HLS_LADDER,
     "limits": {
         "max_upload_bytes": {"video": 10 * GB, "audio": 1 * GB, "image": 50 * MB, "document": 200 * MB},

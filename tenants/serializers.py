@@ -46,6 +46,7 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     """What PATCH /tenant may change."""
 
     auto_transcode = serializers.BooleanField(required=False)
+    auto_embed = serializers.BooleanField(required=False)
     hls_ladder = LadderRungSerializer(many=True, required=False, allow_empty=False)
     limits = LimitsSerializer(required=False)
 

@@ -22,11 +22,18 @@ class HlsSerializer(serializers.Serializer):
     renditions = RenditionSerializer(many=True)
 
 
+class EmbeddingStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["none", "pending", "current", "stale", "failed"])
+    model = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
 class MediaSerializer(serializers.ModelSerializer):
     """The media object of API.md; links are absolute (from the request, else ``PUBLIC_URL``)."""
 
     hls = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    embedding = serializers.SerializerMethodField()
 
     class Meta:
         model = Media
@@ -47,6 +54,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "embedding",
             "error",
             "created_at",
             "updated_at",
@@ -73,6 +81,14 @@ class MediaSerializer(serializers.ModelSerializer):
         return storage.get_store().url(
             media.poster_key, base_url=self._base_url(), ttl=settings.PLAYBACK_URL_TTL_SECONDS
         )
+
+    @extend_schema_field(EmbeddingStateSerializer)
+    def get_embedding(self, media: Media) -> dict[str, Any]:
+        # ``media.embedding`` is the row mediahub.search keeps (a reverse relation: no import).
+        state = getattr(media, "embedding", None)
+        if state is None:
+            return {"status": "none", "model": None, "updated_at": None}
+        return {"status": state.status, "model": state.model or None, "updated_at": state.embedded_at}
 
 
 class DuplicateMediaSerializer(MediaSerializer):

@@ -1,0 +1,75 @@
+"""The ``EmbeddingGeneration`` task type: a media's text → its vector, many media per model call."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from mediahub.media.models import Media
+from mediahub.search import services
+from tasks.context import TaskContext
+from tasks.errors import PermanentError
+from tasks.models import Task
+from tasks.registry import register
+from tasks.types import TaskType
+from tenants.models import Tenant
+
+
+@register
+class EmbeddingGeneration(TaskType):
+    name = services.TASK_TYPE
+    queue = "embeddings"
+    payload_schema = {
+        "type": "object",
+        "required": ["media_id"],
+        "additionalProperties": False,
+        "properties": {"media_id": {"type": "string"}},
+    }
+    default_timeout_seconds = 300
+    default_max_retries = 3
+    # A worker claims up to this many runnable tasks and embeds them in one model call.
+    batch_size = settings.EMBEDDING_BATCH_SIZE
+
+    def validate_payload(self, tenant: Tenant, payload: dict[str, Any]) -> None:
+        if not _tenant_media(tenant, payload["media_id"]).exists():
+            raise serializers.ValidationError({"payload": {"media_id": ["No such media."]}})
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        outcome = self.run_batch([ctx])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def run_batch(self, ctxs: list[TaskContext]) -> list[dict[str, Any] | None | Exception]:
+        media = [_media(ctx) for ctx in ctxs]
+        found = [m for m in media if m is not None]
+        try:
+            embedded = iter(services.embed_media(found))
+        except Exception as exc:  # the model or the database failed: every task of the batch retries
+            embedded = iter([exc] * len(found))
+        return [PermanentError("No such media.") if m is None else next(embedded) for m in media]
+
+    def on_failed(self, task: Task) -> None:
+        if task.media is not None:
+            services.embedding_failed(task.media, task.error or "Embedding failed.")
+
+    def on_cancelled(self, task: Task) -> None:
+        if task.media is not None:
+            services.embedding_cancelled(task.media)
+
+
+def _tenant_media(tenant: Tenant, media_id: str):
+    try:
+        return Media.objects.for_tenant(tenant).filter(id=uuid.UUID(str(media_id)))
+    except ValueError:
+        return Media.objects.none()
+
+
+def _media(ctx: TaskContext) -> Media | None:
+    media = _tenant_media(ctx.tenant, ctx.payload["media_id"]).first()
+    if media is not None:
+        media.tenant = ctx.tenant
+    return media
