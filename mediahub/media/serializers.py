@@ -88,7 +88,8 @@ class MediaSerializer(serializers.ModelSerializer):
         state = getattr(media, "embedding", None)
         if state is None:
             return {"status": "none", "model": None, "updated_at": None}
-        return {"status": state.status, "model": state.model or None, "updated_at": state.embedded_at}
+        value = {"status": state.status, "model": state.model or None, "updated_at": state.embedded_at}
+        return EmbeddingStateSerializer(value).data
 
 
 class DuplicateMediaSerializer(MediaSerializer):

@@ -35,7 +35,7 @@ def request_embedding(*, media: Media) -> Task:
     text when it runs, so it will see the change.
     """
     with transaction.atomic():
-        Embedding.objects.update_or_create(
+        media.embedding, _ = Embedding.objects.update_or_create(
             media=media, defaults={"tenant_id": media.tenant_id, "status": Status.PENDING}
         )
         waiting = _waiting_tasks([media.pk]).first()
@@ -55,10 +55,10 @@ def media_text_changed(media: Media) -> None:
     embedding ``stale``."""
     if auto_embed(media.tenant):
         request_embedding(media=media)
-    else:
-        Embedding.objects.filter(media=media, status=Status.CURRENT).update(
-            status=Status.STALE, updated_at=timezone.now()
-        )
+    elif Embedding.objects.filter(media=media, status=Status.CURRENT).update(
+        status=Status.STALE, updated_at=timezone.now()
+    ):
+        media.embedding.refresh_from_db()
 
 
 def _waiting_tasks(media_ids: Sequence[Any]):
