@@ -348,3 +348,52 @@ def test_embedding_tasks_can_be_created_through_the_api(api, other_api, tenant):
         format="json",
     )
     assert response.status_code == 400 and "payload" in response.json()["error"]["details"]
+
+
+@pytest.mark.django_db
+def test_admin_search_box_uses_the_hybrid_search_and_the_media_list_shows_embedding_status(
+    admin_client, tenant, other_tenant
+):
+    cat = Media.objects.create(tenant=tenant, type="image", filename="a.png", title="A cat on a sofa")
+    tax = Media.objects.create(tenant=tenant, type="image", filename="b.png", title="Quarterly tax report")
+    elsewhere = Media.objects.create(
+        tenant=other_tenant, type="image", filename="c.png", title="Kitten on a couch"
+    )
+    services.embed_media([cat, tax, elsewhere])
+    listing = admin_client.get(
+        "/admin/search/embedding/", {"q": "kitten on a couch", "tenant__id__exact": tenant.pk}
+    )
+    assert listing.status_code == 200
+    rows = [embedding.media_id for embedding in listing.context["cl"].result_list]
+    assert rows == [cat.pk]
+    unscoped = admin_client.get("/admin/search/embedding/", {"q": "kitten"})
+    assert unscoped.status_code == 200 and list(unscoped.context["cl"].result_list) == []
+
+    media_list = admin_client.get("/admin/media/media/")
+    assert media_list.status_code == 200
+    assert media_list.content.decode().count('<td class="field-embedding_status">current</td>') == 3
+
+
+@pytest.mark.django_db
+def test_embed_missing_queues_every_media_without_a_current_vector(tenant, other_tenant):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    done = Media.objects.create(tenant=tenant, type="image", filename="done.png", title="Done")
+    services.embed_media([done])
+    missing = [Media.objects.create(tenant=tenant, type="image", filename=f"m{i}.png") for i in range(3)]
+    theirs = Media.objects.create(tenant=other_tenant, type="image", filename="t.png")
+    out = io.StringIO()
+    call_command("embed_missing", "--tenant", tenant.slug, stdout=out)
+    assert "Queued 3 media" in out.getvalue()
+    queued = set(Task.objects.filter(type="EmbeddingGeneration").values_list("media_id", flat=True))
+    assert queued == {m.pk for m in missing}
+    call_command("embed_missing", stdout=out)  # the waiting ones are not queued twice
+    assert "Queued 1 media" in out.getvalue()
+    assert Task.objects.filter(type="EmbeddingGeneration", media=theirs).count() == 1
+    assert all(
+        m.embedding.status == "pending"
+        for m in Media.objects.filter(pk__in=queued).select_related("embedding")
+    )
+    with pytest.raises(CommandError):
+        call_command("embed_missing", "--tenant", "nobody")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from mediahub.media.models import Media
@@ -61,9 +62,11 @@ def media_text_changed(media: Media) -> None:
         media.embedding.refresh_from_db()
 
 
-def _waiting_tasks(media_ids: Sequence[Any]):
-    return Task.objects.filter(
-        type=TASK_TYPE, media_id__in=media_ids, status__in=[Task.Status.PENDING, Task.Status.SCHEDULED]
+def _waiting_tasks(media_ids: Sequence[Any] | None = None) -> QuerySet[Task]:
+    """Embedding tasks not yet started (of these media, or of any)."""
+    waiting = Task.objects.filter(type=TASK_TYPE, status__in=[Task.Status.PENDING, Task.Status.SCHEDULED])
+    return (
+        waiting.filter(media__isnull=False) if media_ids is None else waiting.filter(media_id__in=media_ids)
     )
 
 
@@ -182,7 +185,7 @@ def queue_missing(tenant: Tenant | None = None) -> int:
     backfill behind ``manage.py embed_missing``); returns how many were queued."""
     current = Embedding.objects.filter(status=Status.CURRENT, model=get_embedder().name)
     media = Media.objects.exclude(pk__in=current.values("media_id")).exclude(
-        pk__in=_waiting_tasks_any().values("media_id")
+        pk__in=_waiting_tasks().values("media_id")
     )
     if tenant is not None:
         media = media.filter(tenant=tenant)
@@ -191,9 +194,3 @@ def queue_missing(tenant: Tenant | None = None) -> int:
         request_embedding(media=item)
         queued += 1
     return queued
-
-
-def _waiting_tasks_any():
-    return Task.objects.filter(
-        type=TASK_TYPE, media__isnull=False, status__in=[Task.Status.PENDING, Task.Status.SCHEDULED]
-    )
