@@ -13,4 +13,6 @@ urlpatterns = [
     path("", include("mediahub.search.urls")),
     path("", include("mediahub.webhooks.urls")),
     path("", include("tasks.urls")),
+    path("", include("mediahub.presets.urls")),
+    path("", include("mediahub.stream.urls")),
 ]

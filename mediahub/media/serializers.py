@@ -55,6 +55,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "hls",
             "thumbnail_url",
             "embedding",
+            "derived_from",
             "error",
             "created_at",
             "updated_at",
