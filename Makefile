@@ -32,3 +32,4 @@ bench: install
 	$(BIN)/python benchmarks/upload_memory.py
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/embeddings.py

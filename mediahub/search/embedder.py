@@ -61,6 +61,8 @@ class MiniLM:
         self.tokenizer.enable_truncation(max_length=self.max_tokens)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # No busy-waiting threads between runs: workers share the cores with the database and ffmpeg.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if settings.EMBEDDING_THREADS:
             options.intra_op_num_threads = settings.EMBEDDING_THREADS
         self.session = onnxruntime.InferenceSession(
