@@ -364,17 +364,20 @@ def quality() -> None:
     expected = {key: media[key].pk for key in media}
     for mode in ("hybrid", "semantic"):
         top1 = top5 = 0
+        misses = []
         for query, key in QUERIES:
             ranked = [
                 hit.media.pk for hit in search_media(tenant=tenant, query=query, mode=mode, limit=5).hits
             ]
             top1 += ranked[:1] == [expected[key]]
             top5 += expected[key] in ranked
+            if ranked[:1] != [expected[key]]:
+                misses.append(query)
         n = len(QUERIES)
         label = "hybrid" if mode == "hybrid" else "vector-only"
         print(
             f"quality ({n} labelled queries, {len(LIBRARY)} media), {label}: "
-            f"top-1 {top1 / n:.2f}, top-5 {top5 / n:.2f}"
+            f"top-1 {top1 / n:.2f}, top-5 {top5 / n:.2f}; not first: {', '.join(misses) or 'none'}"
         )
 
 
