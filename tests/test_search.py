@@ -219,14 +219,19 @@ def test_patch_re_embeds_and_an_unchanged_text_is_not_embedded_again(api, worker
     assert search(api, q="boat on the water").json()["results"][0]["media"]["id"] == media["id"]
     assert "sailing boat" in Embedding.objects.get(media_id=media["id"]).text
 
-    # The same title again: a task runs, finds the same text hash and calls no model.
-    calls = len(counting_model)
+    # The same title again changes nothing: no event, no task.
+    tasks = Task.objects.filter(type="EmbeddingGeneration").count()
     api.patch(f"/api/v1/media/{media['id']}", {"title": "A blue sailing boat"}, format="json")
+    assert Task.objects.filter(type="EmbeddingGeneration").count() == tasks
+    # A change that leaves the text as it was (spacing): a task runs, finds the same hash, calls no model.
+    calls = len(counting_model)
+    api.patch(f"/api/v1/media/{media['id']}", {"title": "A  blue sailing   boat"}, format="json")
     all_done()
     assert len(counting_model) == calls
     last = Task.objects.filter(media_id=media["id"], type="EmbeddingGeneration").latest("created_at")
     assert last.status == "completed" and last.result["reason"] == "unchanged"
     assert Embedding.objects.get(media_id=media["id"]).status == "current"
+    assert Event.objects.filter(type="media.updated", data__id=media["id"]).count() == 2
 
 
 @pytest.mark.django_db(transaction=True)

@@ -110,8 +110,9 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def partial_update(self, request: Request, pk=None) -> Response:
         serializer = MediaUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        media = services.update_media(self.get_object(), serializer.validated_data)
-        return Response(MediaSerializer(media, context={"request": request}).data)
+        services.update_media(self.get_object(), serializer.validated_data)
+        # Read again: subscribers of media.updated (search) changed related rows meanwhile.
+        return Response(MediaSerializer(self.get_object(), context={"request": request}).data)
 
     def destroy(self, request: Request, pk=None) -> Response:
         services.delete_media(self.get_object())

@@ -6,4 +6,9 @@ class SearchConfig(AppConfig):
     label = "search"
 
     def ready(self) -> None:
-        from mediahub.search import tasktypes  # noqa: F401 - registers EmbeddingGeneration
+        from mediahub.events.outbox import subscribe
+        from mediahub.search import services, tasktypes  # noqa: F401 - registers EmbeddingGeneration
+
+        # Embedding follows the media's life without mediahub.media knowing of search.
+        subscribe("media.created", services.on_media_created)
+        subscribe("media.updated", services.on_media_updated)

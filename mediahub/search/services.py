@@ -9,12 +9,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from mediahub.events.models import Event
+from mediahub.events.outbox import emit
 from mediahub.media.models import Media
 from mediahub.media.services import representation
 from mediahub.search.embedder import get_embedder
 from mediahub.search.models import Embedding
 from mediahub.search.text import build_text, text_hash
-from mediahub.webhooks.events import emit
 from tasks.errors import PermanentError
 from tasks.models import Task
 from tasks.services import create_task
@@ -45,21 +46,36 @@ def request_embedding(*, media: Media) -> Task:
         return create_task(media.tenant, TASK_TYPE, {"media_id": str(media.pk)}, media=media)
 
 
-def media_created(media: Media) -> None:
-    """A new media is embedded when its tenant has ``auto_embed`` on."""
-    if auto_embed(media.tenant):
+def on_media_created(event: Event) -> None:
+    """Outbox subscriber: a new media is embedded when its tenant has ``auto_embed`` on."""
+    media = _event_media(event)
+    if media is not None and auto_embed(media.tenant):
         request_embedding(media=media)
 
 
-def media_text_changed(media: Media) -> None:
-    """Its title, description or metadata changed: embed again (``auto_embed``), else mark the
-    embedding ``stale``."""
+def on_media_updated(event: Event) -> None:
+    """Outbox subscriber: its title, description or metadata changed; embed it again
+    (``auto_embed``), else mark its embedding ``stale``."""
+    media = _event_media(event)
+    if media is None:
+        return
     if auto_embed(media.tenant):
         request_embedding(media=media)
     elif Embedding.objects.filter(media=media, status=Status.CURRENT).update(
         status=Status.STALE, updated_at=timezone.now()
     ):
         media.embedding.refresh_from_db()
+
+
+def _event_media(event: Event) -> Media | None:
+    media = (
+        Media.objects.filter(tenant_id=event.tenant_id, pk=event.data["id"])
+        .select_related("embedding")
+        .first()
+    )
+    if media is not None:
+        media.tenant = event.tenant
+    return media
 
 
 def _waiting_tasks(media_ids: Sequence[Any] | None = None) -> QuerySet[Task]:

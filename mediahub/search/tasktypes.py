@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.conf import settings
-from rest_framework import serializers
 
+from mediahub.errors import Invalid
 from mediahub.media.models import Media
+from mediahub.media.tasktypes import MediaTaskType, named_media
 from mediahub.search import services
 from tasks.context import TaskContext
 from tasks.errors import PermanentError
 from tasks.models import Task
 from tasks.registry import register
-from tasks.types import TaskType
 from tenants.models import Tenant
 
 
 @register
-class EmbeddingGeneration(TaskType):
+class EmbeddingGeneration(MediaTaskType):
     name = services.TASK_TYPE
     queue = "embeddings"
     payload_schema = {
@@ -33,9 +32,9 @@ class EmbeddingGeneration(TaskType):
     # A worker claims up to this many runnable tasks and embeds them in one model call.
     batch_size = settings.EMBEDDING_BATCH_SIZE
 
-    def validate_payload(self, tenant: Tenant, payload: dict[str, Any]) -> None:
-        if not _tenant_media(tenant, payload["media_id"]).exists():
-            raise serializers.ValidationError({"payload": {"media_id": ["No such media."]}})
+    def validate_payload(self, tenant: Tenant, payload: dict[str, Any], media: Media | None) -> None:
+        if media is None:
+            raise Invalid({"payload": {"media_id": ["No such media."]}})
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
         outcome = self.run_batch([ctx])[0]
@@ -61,15 +60,8 @@ class EmbeddingGeneration(TaskType):
             services.embedding_cancelled(task.media)
 
 
-def _tenant_media(tenant: Tenant, media_id: str):
-    try:
-        return Media.objects.for_tenant(tenant).filter(id=uuid.UUID(str(media_id)))
-    except ValueError:
-        return Media.objects.none()
-
-
 def _media(ctx: TaskContext) -> Media | None:
-    media = _tenant_media(ctx.tenant, ctx.payload["media_id"]).first()
+    media = named_media(ctx.tenant, ctx.payload["media_id"])
     if media is not None:
         media.tenant = ctx.tenant
     return media
