@@ -43,13 +43,20 @@ class EmbeddingGeneration(MediaTaskType):
         return outcome
 
     def run_batch(self, ctxs: list[TaskContext]) -> list[dict[str, Any] | None | Exception]:
-        media = [_media(ctx) for ctx in ctxs]
-        found = [m for m in media if m is not None]
+        media_or_errors: list[Media | Exception] = []
+        for ctx in ctxs:
+            try:
+                ctx.check_cancelled()  # cancelled while it waited for the batch: not embedded
+                media = _media(ctx)
+                media_or_errors.append(media if media is not None else PermanentError("No such media."))
+            except Exception as exc:
+                media_or_errors.append(exc)
+        found = [item for item in media_or_errors if isinstance(item, Media)]
         try:
             embedded = iter(services.embed_media(found))
         except Exception as exc:  # the model or the database failed: every task of the batch retries
             embedded = iter([exc] * len(found))
-        return [PermanentError("No such media.") if m is None else next(embedded) for m in media]
+        return [next(embedded) if isinstance(item, Media) else item for item in media_or_errors]
 
     def on_failed(self, task: Task) -> None:
         if task.media is not None:
