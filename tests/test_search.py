@@ -339,6 +339,12 @@ def test_bad_search_parameters_are_400(api, params, field):
 
 
 @pytest.mark.django_db
+def test_a_query_longer_than_the_model_window_is_cut_not_refused(api):
+    response = search(api, q="kitten on a couch " * 400)
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+@pytest.mark.django_db
 def test_embedding_tasks_can_be_created_through_the_api(api, other_api, tenant):
     media = Media.objects.create(tenant=tenant, type="image", filename="x.png", title="Pier")
     response = api.post(
@@ -402,3 +408,16 @@ def test_embed_missing_queues_every_media_without_a_current_vector(tenant, other
     )
     with pytest.raises(CommandError):
         call_command("embed_missing", "--tenant", "nobody")
+
+
+@pytest.mark.django_db
+def test_a_batch_naming_one_media_twice_embeds_it_once(tenant, counting_model):
+    media = Media.objects.create(tenant=tenant, type="image", filename="x.png", title="Harbour at dawn")
+    gone = Media.objects.create(tenant=tenant, type="image", filename="y.png", title="Gone")
+    Media.objects.filter(pk=gone.pk).delete()
+    outcomes = services.embed_media([media, gone, media])
+    assert outcomes[0] == outcomes[2] and outcomes[0]["embedded"] is True
+    assert isinstance(outcomes[1], Exception)
+    assert counting_model == [2]  # one call: the media once, and the one deleted meanwhile
+    assert Embedding.objects.get(media=media).status == "current"
+    assert not Embedding.objects.filter(media_id=gone.pk).exists()

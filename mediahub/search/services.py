@@ -13,6 +13,7 @@ from mediahub.events.models import Event
 from mediahub.events.outbox import emit
 from mediahub.media.models import Media
 from mediahub.media.services import representation
+from mediahub.media.tasktypes import named_media
 from mediahub.search.embedder import get_embedder
 from mediahub.search.models import Embedding
 from mediahub.search.text import build_text, text_hash
@@ -61,18 +62,14 @@ def on_media_updated(event: Event) -> None:
         return
     if auto_embed(media.tenant):
         request_embedding(media=media)
-    elif Embedding.objects.filter(media=media, status=Status.CURRENT).update(
-        status=Status.STALE, updated_at=timezone.now()
-    ):
-        media.embedding.refresh_from_db()
+    else:
+        Embedding.objects.filter(media=media, status=Status.CURRENT).update(
+            status=Status.STALE, updated_at=timezone.now()
+        )
 
 
 def _event_media(event: Event) -> Media | None:
-    media = (
-        Media.objects.filter(tenant_id=event.tenant_id, pk=event.data["id"])
-        .select_related("embedding")
-        .first()
-    )
+    media = named_media(event.tenant, event.data.get("id"))
     if media is not None:
         media.tenant = event.tenant
     return media
@@ -91,40 +88,50 @@ def embed_media(media_list: Sequence[Media]) -> list[dict[str, Any] | Exception]
     outcome per media, in order (a result, or the exception for that media alone).
 
     A media whose text did not change keeps its vector (it costs no model call); one without any
-    text completes with a result that says so.
+    text completes with a result that says so. A media named twice is embedded once.
     """
+    unique = list({media.pk: media for media in media_list}.values())
+    outcomes = dict(zip([media.pk for media in unique], _embed_unique(unique), strict=True))
+    return [outcomes[media.pk] for media in media_list]
+
+
+def _embed_unique(media_list: list[Media]) -> list[dict[str, Any] | Exception]:
     embedder = get_embedder()
     records = Embedding.objects.in_bulk([m.pk for m in media_list])
-    texts = [build_text(media) for media in media_list]
-    hashes = [text_hash(text) for text in texts]
-    to_embed = [
-        i
-        for i, media in enumerate(media_list)
-        if texts[i] and not _unchanged(records.get(media.pk), hashes[i])
-    ]
+    texts: dict[Any, str] = {}
+    outcomes: dict[Any, dict[str, Any] | Exception] = {}
+    for media in media_list:
+        try:
+            texts[media.pk] = build_text(media)
+        except Exception as exc:  # e.g. storage unreachable for a document: that media retries
+            outcomes[media.pk] = exc
+    hashes = {pk: text_hash(text) for pk, text in texts.items()}
+    to_embed = [pk for pk, text in texts.items() if text and not _unchanged(records.get(pk), hashes[pk])]
     vectors = (
-        dict(zip(to_embed, embedder.embed([texts[i] for i in to_embed]), strict=True)) if to_embed else {}
+        dict(zip(to_embed, embedder.embed([texts[pk] for pk in to_embed]), strict=True)) if to_embed else {}
     )
 
-    outcomes: list[dict[str, Any] | Exception] = []
     rows: list[Embedding] = []
     now = timezone.now()
     with transaction.atomic():
-        ids = [m.pk for m in media_list]
-        present = set(Media.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+        present = set(
+            Media.objects.select_for_update().filter(pk__in=list(texts)).values_list("pk", flat=True)
+        )
         # A task still waiting for the media will embed it again: it stays pending until then.
-        awaited = set(_waiting_tasks(ids).values_list("media_id", flat=True))
-        for i, media in enumerate(media_list):
-            if media.pk not in present:
-                outcomes.append(PermanentError("The media no longer exists."))
+        awaited = set(_waiting_tasks(list(texts)).values_list("media_id", flat=True))
+        for media in media_list:
+            if media.pk not in texts:
                 continue
-            previous = records.get(media.pk)
-            row = Embedding(media=media, tenant_id=media.tenant_id, text=texts[i], text_hash=hashes[i])
-            if i in vectors:
-                row.vector, row.embedded_at = vectors[i], now
+            if media.pk not in present:
+                outcomes[media.pk] = PermanentError("The media no longer exists.")
+                continue
+            text, previous = texts[media.pk], records.get(media.pk)
+            row = Embedding(media=media, tenant_id=media.tenant_id, text=text, text_hash=hashes[media.pk])
+            if media.pk in vectors:
+                row.vector, row.embedded_at = vectors[media.pk], now
                 row.model, row.dimensions = embedder.name, embedder.dimensions
                 outcome = {"embedded": True, "model": embedder.name, "dimensions": embedder.dimensions}
-            elif texts[i]:
+            elif text:
                 row.vector, row.embedded_at = previous.vector, previous.embedded_at
                 row.model, row.dimensions = previous.model, previous.dimensions
                 outcome = {"embedded": False, "reason": "unchanged", "model": previous.model}
@@ -134,24 +141,18 @@ def embed_media(media_list: Sequence[Media]) -> list[dict[str, Any] | Exception]
                     "reason": "no_text",
                     "message": "The media has no text to embed.",
                 }
-            row.status = (
-                Status.PENDING if media.pk in awaited else Status.CURRENT if texts[i] else Status.NONE
-            )
+            row.status = Status.PENDING if media.pk in awaited else Status.CURRENT if text else Status.NONE
             row.updated_at = now
             rows.append(row)
-            outcomes.append(outcome)
+            outcomes[media.pk] = outcome
         Embedding.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["media"],
-            update_fields=[*_STORED_FIELDS],
+            rows, update_conflicts=True, unique_fields=["media"], update_fields=[*_STORED_FIELDS]
         )
-        embedded = {media_list[i].pk for i in vectors}
         for row in rows:
             row.media.embedding = row
-            if row.media_id in embedded:
+            if row.media_id in vectors:
                 emit(row.media.tenant, "embedding.completed", representation(row.media))
-    return outcomes
+    return [outcomes[media.pk] for media in media_list]
 
 
 _STORED_FIELDS = (
