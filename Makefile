@@ -10,6 +10,7 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	./deploy/fetch_assets.sh
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
