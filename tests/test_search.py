@@ -258,28 +258,6 @@ def test_a_media_without_text_completes_saying_so(tenant, worker):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_embeds_a_backlog_in_one_model_call(tenant, counting_model):
-    """Tasks created while no worker runs are claimed together: one model call for all of them."""
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    media = [
-        Media.objects.create(
-            tenant=tenant, type="image", filename=f"photo{i}.png", title=f"Holiday photo {i}"
-        )
-        for i in range(12)
-    ]
-    tasks = [services.request_embedding(media=item) for item in media]
-    with running_worker(broker, threads=1, queues={"embeddings"}):
-        all_done()
-    assert counting_model == [12]
-    for task in tasks:
-        task.refresh_from_db()
-        assert task.status == "completed" and task.result["embedded"] is True
-    assert Event.objects.filter(type="task.completed").count() == 12
-    assert Event.objects.filter(type="embedding.completed").count() == 12
-
-
-@pytest.mark.django_db(transaction=True)
 def test_search_is_tenant_scoped_and_excludes_deleted_media(api, other_tenant, worker):
     other_api = client_for(other_tenant)
     mine = upload_text(api, "m.txt", "1", title="Lighthouse on a cliff")
