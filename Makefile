@@ -34,3 +34,5 @@ bench: install
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/webhooks.py
 	$(BIN)/python benchmarks/embeddings.py
+	$(BIN)/python benchmarks/images.py
+	$(BIN)/python benchmarks/cli_upload.py

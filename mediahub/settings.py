@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "tasks",
     "mediahub.media",
     "mediahub.presets",
+    "mediahub.commands",
+    "mediahub.imports",
     "mediahub.transcoding",
     "mediahub.search",
     "mediahub.images",
@@ -151,7 +153,9 @@ TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
 # the others Dramatiq's own default, one process per core with 8 threads each.
 TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=os.cpu_count() or 1)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
-TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "embeddings"])
+TASK_CPU_BOUND_QUEUES = env.list(
+    "TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands", "embeddings"]
+)
 TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)
 
 # --- embeddings and search (mediahub/search/) ---
@@ -217,8 +221,9 @@ PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", default=2 * 3600)
 # API keys belong on servers; playback links below need no key and are open to the origins in
 # PLAYBACK_CORS_ORIGINS.
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-# Playback links (playlists, /files/) answer CORS themselves, from PLAYBACK_CORS_ORIGINS.
-CORS_URLS_REGEX = r"^/api/(?!v1/files/|v1/media/[^/]+/hls/)"
+# Playback links (playlists, /files/) and signed image links answer CORS themselves, from
+# PLAYBACK_CORS_ORIGINS.
+CORS_URLS_REGEX = r"^/api/(?!v1/files/|v1/media/[^/]+/hls/|v1/img/)"
 CORS_ALLOW_HEADERS = (*corsheaders_default_headers, "idempotency-key", "last-event-id", "x-request-id")
 CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location"]
 # Web origins whose pages may fetch signed playback and file links (segments for hls.js, parts of
@@ -226,6 +231,14 @@ CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "ET
 PLAYBACK_CORS_ORIGINS = env.list("PLAYBACK_CORS_ORIGINS", default=["*"])
 # Lifetime of the presigned URLs handed out for direct uploads.
 DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 3600)
+
+# --- FFmpegCommand sandbox (rlimits of each command; CPU seconds follow the task's timeout) ---
+COMMAND_ADDRESS_SPACE_BYTES = env.int("COMMAND_ADDRESS_SPACE_BYTES", default=8 * 1024**3)
+COMMAND_OPEN_FILES = env.int("COMMAND_OPEN_FILES", default=256)
+
+# --- URL imports (POST /media/import): one deadline for the whole download, redirects followed ---
+IMPORT_TIMEOUT_SECONDS = env.float("IMPORT_TIMEOUT_SECONDS", default=1800.0)
+IMPORT_MAX_REDIRECTS = env.int("IMPORT_MAX_REDIRECTS", default=5)
 
 # --- image transforms (mediahub/images) ---
 # Renders at once per API process, and requests that may wait for one; beyond that the API answers
@@ -236,6 +249,8 @@ IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS = env.float("IMAGE_TRANSFORM_QUEUE_WAIT_SECON
 # Wall-clock bound of one render (libvips is told to stop) and of one video frame extraction.
 IMAGE_TRANSFORM_TIMEOUT_SECONDS = env.float("IMAGE_TRANSFORM_TIMEOUT_SECONDS", default=20.0)
 IMAGE_TRANSFORM_MAX_OPS = env.int("IMAGE_TRANSFORM_MAX_OPS", default=16)
+# Recent outputs kept in each API process's memory (0 turns it off); storage holds them all anyway.
+IMAGE_TRANSFORM_MEMORY_CACHE_BYTES = env.int("IMAGE_TRANSFORM_MEMORY_CACHE_BYTES", default=64 * 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

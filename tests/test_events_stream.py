@@ -178,3 +178,26 @@ def test_errors_are_json(live_server, tenant, other_tenant, settings):
         held.close()
     settings.EVENTS_STREAM_MAX_PER_PROCESS = 0
     assert error(requests.get(url, headers=auth)) == (503, "stream_capacity")
+
+
+def test_the_admin_media_page_follows_its_media_live(admin_client, client, tenant):
+    media = Media.objects.create(tenant=tenant, type="video", filename="a.mp4")
+    page = admin_client.get(f"/admin/media/media/{media.id}/change/")
+    url = f"/admin/live/media/{media.id}/events"
+    assert url in page.content.decode()
+
+    response = admin_client.get(url)
+    assert response["Content-Type"] == "text/event-stream"
+    chunks = iter(response.streaming_content)
+    assert next(chunks).startswith(b"retry:")
+    other = Media.objects.create(tenant=tenant, type="video", filename="b.mp4")
+    with transaction.atomic():
+        emit(tenant, "media.ready", {"id": str(other.id), "status": "ready"})  # another media
+        emit(tenant, "media.ready", {"id": str(media.id), "status": "ready"})
+    frames = b""
+    while b"event: media.ready" not in frames:
+        frames += next(chunks)
+    response.close()
+    assert str(media.id).encode() in frames and str(other.id).encode() not in frames
+
+    assert client.get(url).status_code == 302  # not staff: to the login page

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 from mediahub import crypto
 from mediahub.media import storage
@@ -101,7 +102,7 @@ def with_playback_cors(request: HttpRequest, response: HttpResponse, preflight: 
     response["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
     response["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, Accept-Ranges, ETag"
     if "*" not in allowed:
-        response["Vary"] = "Origin"
+        patch_vary_headers(response, ["Origin"])
     if preflight:
         response["Access-Control-Allow-Methods"] = "GET, HEAD, PUT"
         response["Access-Control-Allow-Headers"] = "Range, Content-Type"

@@ -37,6 +37,9 @@ class MediaSerializer(serializers.ModelSerializer):
     hls = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     embedding = serializers.SerializerMethodField()
+    derived_from = serializers.UUIDField(
+        source="derived_from_id", read_only=True, allow_null=True, help_text="The media it was made from."
+    )
 
     class Meta:
         model = Media

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mediahub.errors import ApplicationError, Conflict, Invalid
+from mediahub.errors import ApplicationError, Conflict, Invalid, NotFound
 from mediahub.events.outbox import emit
 from mediahub.images.originals import poster_placeholder, prepare_original
 from mediahub.media import storage
@@ -68,14 +68,19 @@ def ingest_file(
     sha256: str,
     size_bytes: int,
     stored_as: DirectUpload | None = None,
+    derived_from: Media | None = None,
+    importing: Media | None = None,
 ) -> Ingested:
     """Turn the file at ``path`` into a media of ``tenant``: detect and probe it, store it, create
     the row, start transcoding, emit ``media.created``. A file the tenant already has answers with
-    the existing media. ``stored_as`` is a direct upload whose object already is in storage.
+    the existing media. ``stored_as`` is a direct upload whose object already is in storage;
+    ``derived_from`` the media an ffmpeg command made this one from; ``importing`` the media in
+    ``importing`` that a URL import fills (it is removed if the tenant already has the file).
     """
     existing = Media.objects.for_tenant(tenant).filter(sha256=sha256).first()
     if existing is not None:
         _discard(stored_as)
+        _drop_placeholder(importing)
         return Ingested(existing, duplicate=True)
     try:
         inspection = inspect_file(path, tenant.effective_settings["limits"], fields.filename)
@@ -97,7 +102,7 @@ def ingest_file(
         if rewritten:
             size_bytes, inspection.width, inspection.height = path.stat().st_size, image.width, image.height
 
-    media_id = stored_as.media_id if stored_as else uuid.uuid4()
+    media_id = stored_as.media_id if stored_as else (importing.id if importing else uuid.uuid4())
     filename = safe_filename(fields.filename)
     key = stored_as.key if stored_as else storage.original_key(tenant.id, media_id, filename)
     if stored_as is None or rewritten:
@@ -125,11 +130,17 @@ def ingest_file(
         height=inspection.height,
         probe=inspection.probe,
         original_key=key,
+        derived_from=derived_from,
         placeholder=placeholder,
     )
+    if importing is not None:
+        media.created_at = importing.created_at
     try:
         with transaction.atomic():
-            media.save(force_insert=True)
+            if importing is not None and not _lock_placeholder(importing):
+                storage.get_store().delete(key)
+                raise NotFound("The media was deleted while it was being imported.")
+            media.save(force_insert=importing is None, force_update=importing is not None)
             if stored_as is not None:
                 stored_as.completed_at = timezone.now()
                 stored_as.save(update_fields=["completed_at"])
@@ -144,8 +155,20 @@ def ingest_file(
         if stored_as is None:
             storage.get_store().delete(key)
         _discard(stored_as)
+        _drop_placeholder(importing)
         return Ingested(existing, duplicate=True)
     return Ingested(media, duplicate=False)
+
+
+def _lock_placeholder(media: Media) -> bool:
+    """Lock an import's media row; False if it was deleted meanwhile."""
+    return Media.objects.select_for_update().filter(pk=media.pk, status=Media.Status.IMPORTING).exists()
+
+
+def _drop_placeholder(media: Media | None) -> None:
+    """An import of a file the tenant already has: its media (never announced) is removed."""
+    if media is not None:
+        Media.objects.filter(pk=media.pk, status=Media.Status.IMPORTING).delete()
 
 
 def _initial_status(media_type: str, transcode: bool) -> str:

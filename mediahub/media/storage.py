@@ -13,7 +13,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import quote
 
 from boto3.s3.transfer import TransferConfig
@@ -108,10 +108,6 @@ class ObjectStore:
         except FileNotFoundError:
             return None
 
-    def open_stream(self, key: str) -> BinaryIO:
-        """A forward-only binary stream of the object (read as it arrives on S3)."""
-        return open(self.storage.path(key), "rb")
-
     def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
         self.storage.save(key, ContentFile(data))
 
@@ -173,9 +169,6 @@ class S3ObjectStore(ObjectStore):
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except self.client.exceptions.NoSuchKey:
             return None
-
-    def open_stream(self, key: str) -> BinaryIO:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
 
     def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
         extra = {"ContentType": content_type} if content_type else {}
