@@ -372,7 +372,7 @@ def quality() -> None:
         )
         for key, title, text, meta in LIBRARY
     }
-    embed_media(list(media.values()))
+    embed_media(media=list(media.values()))
     expected = {key: media[key].pk for key in media}
     for mode in ("hybrid", "semantic"):
         top1 = top5 = 0

@@ -348,7 +348,7 @@ def test_admin_search_box_uses_the_hybrid_search_and_the_media_list_shows_embedd
     elsewhere = Media.objects.create(
         tenant=other_tenant, type="image", filename="c.png", title="Kitten on a couch"
     )
-    services.embed_media([cat, tax, elsewhere])
+    services.embed_media(media=[cat, tax, elsewhere])
     listing = admin_client.get(
         "/admin/search/embedding/", {"q": "kitten on a couch", "tenant__id__exact": tenant.pk}
     )
@@ -369,7 +369,7 @@ def test_embed_missing_queues_every_media_without_a_current_vector(tenant, other
     from django.core.management.base import CommandError
 
     done = Media.objects.create(tenant=tenant, type="image", filename="done.png", title="Done")
-    services.embed_media([done])
+    services.embed_media(media=[done])
     missing = [Media.objects.create(tenant=tenant, type="image", filename=f"m{i}.png") for i in range(3)]
     theirs = Media.objects.create(tenant=other_tenant, type="image", filename="t.png")
     out = io.StringIO()
@@ -393,7 +393,7 @@ def test_a_batch_naming_one_media_twice_embeds_it_once(tenant, counting_model):
     media = Media.objects.create(tenant=tenant, type="image", filename="x.png", title="Harbour at dawn")
     gone = Media.objects.create(tenant=tenant, type="image", filename="y.png", title="Gone")
     Media.objects.filter(pk=gone.pk).delete()
-    outcomes = services.embed_media([media, gone, media])
+    outcomes = services.embed_media(media=[media, gone, media])
     assert outcomes[0] == outcomes[2] and outcomes[0]["embedded"] is True
     assert isinstance(outcomes[1], Exception)
     assert counting_model == [2]  # one call: the media once, and the one deleted meanwhile

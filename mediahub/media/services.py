@@ -203,7 +203,7 @@ def update_media(*, media: Media, **changes: Unpack[MediaChanges]) -> Media:
         for field, value in changed.items():
             setattr(media, field, value)
         media.save(update_fields=[*changed, "updated_at"])
-        emit(media.tenant, "media.updated", representation(media))
+        emit(media.tenant, "media.updated", event_data(media))
     return media
 
 

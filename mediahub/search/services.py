@@ -12,7 +12,7 @@ from django.utils import timezone
 from mediahub.events.models import Event
 from mediahub.events.outbox import emit
 from mediahub.media.models import Media
-from mediahub.media.services import representation
+from mediahub.media.serializers import event_data
 from mediahub.media.tasktypes import named_media
 from mediahub.search.embedder import get_embedder
 from mediahub.search.models import Embedding
@@ -83,16 +83,16 @@ def _waiting_tasks(media_ids: Sequence[Any] | None = None) -> QuerySet[Task]:
     )
 
 
-def embed_media(media_list: Sequence[Media]) -> list[dict[str, Any] | Exception]:
+def embed_media(*, media: Sequence[Media]) -> list[dict[str, Any] | Exception]:
     """Embed every media of the list with ONE model call and store text and vectors; returns one
     outcome per media, in order (a result, or the exception for that media alone).
 
     A media whose text did not change keeps its vector (it costs no model call); one without any
     text completes with a result that says so. A media named twice is embedded once.
     """
-    unique = list({media.pk: media for media in media_list}.values())
-    outcomes = dict(zip([media.pk for media in unique], _embed_unique(unique), strict=True))
-    return [outcomes[media.pk] for media in media_list]
+    unique = list({item.pk: item for item in media}.values())
+    outcomes = dict(zip([item.pk for item in unique], _embed_unique(unique), strict=True))
+    return [outcomes[item.pk] for item in media]
 
 
 def _embed_unique(media_list: list[Media]) -> list[dict[str, Any] | Exception]:
@@ -151,7 +151,7 @@ def _embed_unique(media_list: list[Media]) -> list[dict[str, Any] | Exception]:
         for row in rows:
             row.media.embedding = row
             if row.media_id in vectors:
-                emit(row.media.tenant, "embedding.completed", representation(row.media))
+                emit(row.media.tenant, "embedding.completed", event_data(row.media))
     return [outcomes[media.pk] for media in media_list]
 
 
@@ -177,15 +177,15 @@ def _unchanged(record: Embedding | None, hash_: str) -> bool:
     )
 
 
-def embedding_failed(media: Media, error: str) -> None:
+def embedding_failed(*, media: Media, error: str) -> None:
     """The task gave up (inside its terminal transaction): status ``failed``, ``embedding.failed``."""
     Embedding.objects.update_or_create(
         media=media, defaults={"tenant_id": media.tenant_id, "status": Status.FAILED, "error": error}
     )
-    emit(media.tenant, "embedding.failed", representation(media))
+    emit(media.tenant, "embedding.failed", event_data(media))
 
 
-def embedding_cancelled(media: Media) -> None:
+def embedding_cancelled(*, media: Media) -> None:
     """Nothing will embed it now: a pending embedding is back to what it was (stale if it has an
     older vector, none if it never had one)."""
     if not _waiting_tasks([media.pk]).exists():
@@ -197,7 +197,7 @@ def embedding_cancelled(media: Media) -> None:
         )
 
 
-def queue_missing(tenant: Tenant | None = None) -> int:
+def queue_missing(*, tenant: Tenant | None = None) -> int:
     """Queue an embedding for every media without a current vector of the configured model (the
     backfill behind ``manage.py embed_missing``); returns how many were queued."""
     current = Embedding.objects.filter(status=Status.CURRENT, model=get_embedder().name)

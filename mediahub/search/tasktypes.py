@@ -53,18 +53,18 @@ class EmbeddingGeneration(MediaTaskType):
                 media_or_errors.append(exc)
         found = [item for item in media_or_errors if isinstance(item, Media)]
         try:
-            embedded = iter(services.embed_media(found))
+            embedded = iter(services.embed_media(media=found))
         except Exception as exc:  # the model or the database failed: every task of the batch retries
             embedded = iter([exc] * len(found))
         return [next(embedded) if isinstance(item, Media) else item for item in media_or_errors]
 
     def on_failed(self, task: Task) -> None:
         if task.media is not None:
-            services.embedding_failed(task.media, task.error or "Embedding failed.")
+            services.embedding_failed(media=task.media, error=task.error or "Embedding failed.")
 
     def on_cancelled(self, task: Task) -> None:
         if task.media is not None:
-            services.embedding_cancelled(task.media)
+            services.embedding_cancelled(media=task.media)
 
 
 def _media(ctx: TaskContext) -> Media | None:

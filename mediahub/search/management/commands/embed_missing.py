@@ -26,5 +26,5 @@ class Command(BaseCommand):
             chosen = Tenant.objects.filter(match).first()
             if chosen is None:
                 raise CommandError(f"No tenant with slug or id {tenant!r}.")
-        queued = queue_missing(chosen)
+        queued = queue_missing(tenant=chosen)
         self.stdout.write(f"Queued {queued} media for embedding.")
