@@ -44,7 +44,9 @@ def request_embedding(*, media: Media) -> Task:
         waiting = _waiting_tasks([media.pk]).first()
         if waiting is not None:
             return waiting
-        return create_task(media.tenant, TASK_TYPE, {"media_id": str(media.pk)}, media=media)
+        return create_task(
+            tenant=media.tenant, type_name=TASK_TYPE, payload={"media_id": str(media.pk)}, media=media
+        )
 
 
 def on_media_created(event: Event) -> None:
