@@ -40,7 +40,7 @@ CLI = [sys.executable, "-m", "mediahub.cli"]
 
 @pytest.fixture
 def key(tenant) -> str:
-    return issue_api_key(tenant, "cli", ["admin"]).key
+    return issue_api_key(tenant=tenant, name="cli", scopes=["admin"]).key
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def test_json_output_of_every_reading_command_parses(cli_env, tenant, tmp_path):
     media_id = uploaded["files"][0]["media_id"]
     assert run_json(cli_env, "media", "get", media_id)["title"] == "One"
     assert run_json(cli_env, "media", "ls")["total"] == 1
-    task = task_services.create_task(tenant, "TestEcho", {"value": 1})
+    task = task_services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     assert run_json(cli_env, "tasks", "ls")["tasks"][0]["id"] == str(task.id)
     assert run_json(cli_env, "tasks", "get", str(task.id))["status"] == "pending"
     assert run_json(cli_env, "tasks", "cancel", str(task.id))["status"] == "cancelled"
@@ -240,7 +240,7 @@ def test_webhooks_listen_forwards_events_signed_the_standard_webhooks_way(cli_en
         ready = json.loads(listener.stdout.readline())["ready"]  # printed once subscribed
         secret = ready["signing_secret"]
         assert secret.startswith("whsec_") and ready["forwarding_to"] == receiver.url
-        task = task_services.create_task(tenant, "TestEcho", {"value": 5})
+        task = task_services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 5})
         printed = json.loads(listener.stdout.readline())
         assert printed["event"]["type"] == "task.created" and printed["forward"]["status"] == 200
         request = wait_for(lambda: receiver.requests and receiver.requests[0], 30)
@@ -290,10 +290,12 @@ def test_tasks_watch_draws_a_live_table_in_a_terminal(cli_env, tenant, tmp_path)
 
     try:
         wait_for(lambda: frame_with("0 running, 0 queued"), 60, what="the empty table")
-        running = task_services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 30})
+        running = task_services.create_task(
+            tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 30}
+        )
         with transaction.atomic():
             started = task_services.transition(task_services.lock_task(running.id), "processing")
-        queued = task_services.create_task(tenant, "TestEcho", {"value": 2})
+        queued = task_services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 2})
         frame = wait_for(lambda: frame_with(str(running.id), str(queued.id), "1 running, 1 queued"), 60)
         header = next(line for line in frame.splitlines() if "progress" in line)
         assert all(name in header for name in ("status", "eta", "queue", "media"))
