@@ -102,6 +102,7 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     """What PATCH /tenant may change."""
 
     auto_transcode = serializers.BooleanField(required=False)
+    auto_embed = serializers.BooleanField(required=False)
     strip_metadata = serializers.BooleanField(required=False)
     hls_ladder = LadderSettingField(required=False)
     fast_start = serializers.BooleanField(required=False)
