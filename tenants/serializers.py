@@ -108,6 +108,7 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     lower the tenant's quota, never raise it."""
 
     auto_transcode = serializers.BooleanField(required=False)
+    auto_embed = serializers.BooleanField(required=False)
     strip_metadata = serializers.BooleanField(required=False)
     hls_ladder = LadderSettingField(required=False)
     fast_start = serializers.BooleanField(required=False)

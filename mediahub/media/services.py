@@ -195,9 +195,15 @@ def _discard(upload: DirectUpload | None) -> None:
 
 
 def update_media(*, media: Media, **changes: Unpack[MediaChanges]) -> Media:
-    for field, value in changes.items():
-        setattr(media, field, value)
-    media.save(update_fields=[*changes, "updated_at"])
+    """Apply a PATCH; if anything changed, emit ``media.updated`` (search embeds the media again)."""
+    changed = {field: value for field, value in changes.items() if getattr(media, field) != value}
+    if not changed:
+        return media
+    with transaction.atomic():
+        for field, value in changed.items():
+            setattr(media, field, value)
+        media.save(update_fields=[*changed, "updated_at"])
+        emit(media.tenant, "media.updated", event_data(media))
     return media
 
 
