@@ -307,6 +307,8 @@ def test_search_filters_and_pagination(api, worker):
         ({"q": "cat", "created_after": "yesterday"}, "created_after"),
         ({"q": "cat", "metadata[]": "x"}, "metadata[]"),
         ({"q": "cat", "metadata": "x"}, "metadata"),
+        ({"q": "cat", "metadata[a]": "x\x00"}, "metadata[a]"),
+        ({"q": "cat\x00"}, "q"),
     ],
 )
 def test_bad_search_parameters_are_400(api, params, field):
