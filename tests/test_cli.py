@@ -13,7 +13,6 @@ import wave
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import dramatiq
 import pyte
 import pytest
 import requests
@@ -30,7 +29,7 @@ from tasks.context import TaskContext
 from tenants.services import issue_api_key
 from tests.media_files import make_clip
 from tests.services import free_port
-from tests.task_helpers import running_worker
+from tests.task_helpers import queue_worker
 from tests.waiting import wait_for
 from tests.webhook_receiver import Receiver
 
@@ -393,10 +392,8 @@ def test_an_unfinished_multipart_upload_resumes_with_its_missing_parts(
 
 @pytest.mark.slow
 def test_upload_wait_follows_the_transcode_to_ready(cli_env, tenant, tmp_path):
-    broker = dramatiq.get_broker()
-    broker.flush_all()
     clip = make_clip(tmp_path / "w.mp4", size="160x90", seconds=2)
-    with running_worker(broker, threads=1, queues={"video_transcoding"}):
+    with queue_worker({"video_transcoding"}):
         report = run_json(cli_env, "upload", str(clip), "--wait")
     assert report["files"][0]["status"] == "uploaded"
     assert report["files"][0]["media_status"] == "ready"
