@@ -401,11 +401,9 @@ def test_upload_wait_follows_the_transcode_to_ready(cli_env, tenant, tmp_path):
 
 
 def test_search_finds_an_uploaded_media(cli_env, tenant, tmp_path):
-    broker = dramatiq.get_broker()
-    broker.flush_all()
     notes = tmp_path / "notes.txt"
     notes.write_text("Figures of the third quarter: revenue, costs and taxes.")
-    with running_worker(broker, threads=1, queues={"embeddings"}):
+    with queue_worker({"embeddings"}):
         media_id = run_json(cli_env, "upload", str(notes), "--title", "Quarterly tax report")["files"][0][
             "media_id"
         ]
