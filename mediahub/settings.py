@@ -230,7 +230,8 @@ CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "ET
 # browser uploads); applied to local files and to the S3 bucket's CORS (``manage.py configure_storage``).
 PLAYBACK_CORS_ORIGINS = env.list("PLAYBACK_CORS_ORIGINS", default=["*"])
 # Lifetime of the presigned URLs handed out for direct uploads.
-DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 3600)
+# Lifetime of direct-upload URLs and of the upload itself (complete before it ends).
+DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=3600)
 
 # --- FFmpegCommand sandbox (rlimits of each command; CPU seconds follow the task's timeout) ---
 COMMAND_ADDRESS_SPACE_BYTES = env.int("COMMAND_ADDRESS_SPACE_BYTES", default=8 * 1024**3)
