@@ -36,3 +36,4 @@ bench: install
 	$(BIN)/python benchmarks/embeddings.py
 	$(BIN)/python benchmarks/images.py
 	$(BIN)/python benchmarks/cli_upload.py
+	$(BIN)/python benchmarks/slow_clients.py
