@@ -275,6 +275,14 @@ def test_output_cap(api, tenant, photo):
     untouched = transform(api, photo["id"], "-/format/png")  # 400x300 as it is: above 100 px
     assert untouched.status_code == 400 and untouched.json()["error"]["code"] == "output_too_large"
     assert transform(api, photo["id"], "-/resize/100x").status_code == 200
+    # The cap is an operator quota: a tenant may lower it, never raise it past its quota.
+    tenant.settings, tenant.quotas = {}, {"max_transform_dimension": 150}
+    tenant.save()
+    assert transform(api, photo["id"], "-/resize/200x").status_code == 400
+    raised = api.patch(
+        "/api/v1/tenant", {"settings": {"limits": {"max_transform_dimension": 5000}}}, format="json"
+    )
+    assert raised.status_code == 400
 
 
 def test_an_image_libvips_cannot_read_is_415(api):
