@@ -25,7 +25,7 @@ class TenantSerializer(serializers.ModelSerializer):
     def get_usage(self, tenant: Tenant) -> dict:
         from tenants.selectors import tenant_usage
 
-        return tenant_usage(tenant)
+        return tenant_usage(tenant=tenant)
 
 
 class LadderRungSerializer(serializers.Serializer):

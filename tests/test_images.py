@@ -342,7 +342,7 @@ def test_video_poster_gets_a_placeholder(api, tenant, tmp_path):
     media = Media.objects.get(id=body["id"])
     key = storage.poster_key(tenant.id, media.id)
     storage.get_store().put_bytes(key, quadrants(fmt="JPEG"), "image/jpeg")
-    media_services.mark_ready(media, {"master_key": "", "renditions": []}, key)
+    media_services.mark_ready(media=media, hls={"master_key": "", "renditions": []}, poster_key=key)
     assert api.get(f"/api/v1/media/{media.id}").json()["placeholder"]
 
 

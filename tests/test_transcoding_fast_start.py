@@ -53,7 +53,7 @@ def event_times(media_id) -> dict[str, object]:
 def test_standard_h264_is_playable_by_copy_before_the_ladder_then_complete(
     live_server, tenant, worker, ladder_gate, tmp_path
 ):
-    key = issue_api_key(tenant, "fast", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="fast", scopes=["admin"]).key
     source = make_clip(tmp_path / "standard.mp4", size="1280x720", seconds=6, fps=25, extra=("-g", "50"))
     created = upload(live_server.url, key, source)
 
@@ -107,7 +107,7 @@ def test_standard_h264_is_playable_by_copy_before_the_ladder_then_complete(
 def test_non_standard_input_gets_its_lowest_rung_first(
     live_server, tenant, worker, tmp_path, name, extra, reason
 ):
-    key = issue_api_key(tenant, "fast", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="fast", scopes=["admin"]).key
     source = make_clip(tmp_path / name, size="854x480", seconds=3, fps=10, extra=extra)
     created = upload(live_server.url, key, source)
     media = wait_until_settled(created["id"])
@@ -128,7 +128,7 @@ def test_non_standard_input_gets_its_lowest_rung_first(
 def test_fast_start_off_publishes_only_the_whole_ladder(live_server, tenant, worker, tmp_path):
     tenant.settings = {**tenant.settings, "fast_start": False}
     tenant.save()
-    key = issue_api_key(tenant, "fast", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="fast", scopes=["admin"]).key
     created = upload(live_server.url, key, make_clip(tmp_path / "clip.mp4", seconds=2))
     media = wait_until_settled(created["id"])
     assert media.status == "ready", media.error
@@ -139,7 +139,7 @@ def test_fast_start_off_publishes_only_the_whole_ladder(live_server, tenant, wor
 def test_fmp4_segments_play_and_validate(live_server, tenant, worker, tmp_path):
     tenant.settings = {**tenant.settings, "hls_segment_type": "fmp4"}
     tenant.save()
-    key = issue_api_key(tenant, "fmp4", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="fmp4", scopes=["admin"]).key
     source = make_clip(tmp_path / "clip.mp4", size="854x480", seconds=5, fps=10, extra=("-g", "20"))
     created = upload(live_server.url, key, source)
     media = wait_until_settled(created["id"])

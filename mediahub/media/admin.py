@@ -58,12 +58,12 @@ class MediaAdmin(admin.ModelAdmin):
         return actions
 
     def delete_model(self, request: HttpRequest, media: Media) -> None:
-        services.delete_media(media)
+        services.delete_media(media=media)
 
     @admin.action(description="Delete selected media and their stored files")
     def delete_with_storage(self, request: HttpRequest, queryset: QuerySet) -> None:
         for media in queryset:
-            services.delete_media(media)
+            services.delete_media(media=media)
         self.message_user(request, f"Deleted {len(queryset)} media.")
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):

@@ -92,6 +92,11 @@ class MediaSerializer(serializers.ModelSerializer):
         )
 
 
+def event_data(media: Media) -> dict[str, Any]:
+    """The ``data`` of ``media.*`` events: the API representation (links built on ``PUBLIC_URL``)."""
+    return MediaSerializer(media).data
+
+
 class DuplicateMediaSerializer(MediaSerializer):
     duplicate = serializers.BooleanField(help_text="True when the tenant already had this file.")
 
