@@ -45,7 +45,8 @@ def test_rerun_replaces_one_rendition_and_leaves_the_rest_byte_identical(api, te
     path = make_clip(tmp_path / "talk.mp4", size="480x270", seconds=6, fps=10)
     with open(path, "rb") as fh:
         media = api.post("/api/v1/media", {"file": fh, "auto_transcode": "false"}, format="multipart").json()
-    first = task_services.create_task(tenant, "VideoTranscoding", {"media_id": media["id"], "ladder": LADDER})
+    payload = {"media_id": media["id"], "ladder": LADDER}
+    first = task_services.create_task(tenant=tenant, type_name="VideoTranscoding", payload=payload)
     assert completed(first.pk).status == "completed"
     media = Media.objects.get(id=media["id"])
     prefix = storage.hls_prefix(tenant.id, media.id)

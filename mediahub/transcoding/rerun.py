@@ -37,7 +37,8 @@ def start_rerun(*, media: Media, name: str) -> Task:
         raise Conflict(f"The media is {media.status}; only a ready media's renditions can be re-run.")
     if name not in [r["name"] for r in media.hls["renditions"]]:
         raise NotFound(f"The media has no rendition {name!r}.")
-    return create_task(media.tenant, RERUN_TASK, {"media_id": str(media.id), "rendition": name}, media=media)
+    payload = {"media_id": str(media.id), "rendition": name}
+    return create_task(tenant=media.tenant, type_name=RERUN_TASK, payload=payload, media=media)
 
 
 def rerun_rendition(ctx: TaskContext, media: Media, name: str) -> dict[str, Any]:
