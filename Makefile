@@ -35,3 +35,4 @@ bench: install
 	$(BIN)/python benchmarks/webhooks.py
 	$(BIN)/python benchmarks/images.py
 	$(BIN)/python benchmarks/cli_upload.py
+	$(BIN)/python benchmarks/commands.py
