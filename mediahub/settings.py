@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "mediahub.media",
     "mediahub.transcoding",
     "mediahub.webhooks",
+    "mediahub.plugins",
 ]
 
 MIDDLEWARE = [
@@ -141,8 +142,15 @@ TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
 # the others Dramatiq's own default, one process per core with 8 threads each.
 TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=os.cpu_count() or 1)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
-TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding"])
+TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "plugins"])
 TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)
+
+# --- plugins (mediahub/plugins/) ---
+# Extra whisper models for the transcription plugin: {"name": "/path/to/ctranslate2/model"}; the
+# packaged tiny.en is always there.
+WHISPER_MODELS = env.json("WHISPER_MODELS", default={})
+WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="int8")
+WHISPER_CPU_THREADS = env.int("WHISPER_CPU_THREADS", default=os.cpu_count() or 1)
 
 # --- storage: S3 when S3_BUCKET is set, else local files under DATA_DIR/storage ---
 S3_BUCKET = env.str("S3_BUCKET", default="")

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("mediahub.media.urls")),
     path("", include("mediahub.webhooks.urls")),
     path("", include("tasks.urls")),
+    path("", include("mediahub.plugins.urls")),
 ]

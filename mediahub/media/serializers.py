@@ -22,11 +22,21 @@ class HlsSerializer(serializers.Serializer):
     renditions = RenditionSerializer(many=True)
 
 
+class PluginRunSerializer(serializers.Serializer):
+    """The latest run of one plugin on a media (rows written by ``mediahub.plugins``)."""
+
+    status = serializers.CharField()
+    result = serializers.JSONField(allow_null=True)
+    error = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
 class MediaSerializer(serializers.ModelSerializer):
     """The media object of API.md; links are absolute (from the request, else ``PUBLIC_URL``)."""
 
     hls = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    plugins = serializers.SerializerMethodField()
 
     class Meta:
         model = Media
@@ -47,6 +57,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "plugins",
             "error",
             "created_at",
             "updated_at",
@@ -73,6 +84,10 @@ class MediaSerializer(serializers.ModelSerializer):
         return storage.get_store().url(
             media.poster_key, base_url=self._base_url(), ttl=settings.PLAYBACK_URL_TTL_SECONDS
         )
+
+    @extend_schema_field(serializers.DictField(child=PluginRunSerializer()))
+    def get_plugins(self, media: Media) -> dict[str, Any]:
+        return {row.plugin: PluginRunSerializer(row).data for row in media.plugin_results.all()}
 
 
 class DuplicateMediaSerializer(MediaSerializer):

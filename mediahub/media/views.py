@@ -86,7 +86,7 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
         return super().get_parsers()
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        queryset = super().get_queryset().prefetch_related("plugin_results")
         if isinstance(self.request.auth, PlaybackGrant):
             queryset = queryset.filter(id=self.request.auth.media_id)
         return queryset

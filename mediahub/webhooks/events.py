@@ -25,6 +25,8 @@ EVENT_TYPES = (
     "task.deleted",
     "batch.created",
     "batch.finished",
+    "plugin.completed",
+    "plugin.failed",
     "webhook.test",
 )
 

@@ -31,8 +31,15 @@ class Outcome:
         return self.response_status is not None and 200 <= self.response_status < 300 and not self.error
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
-    """POST ``body`` to ``url`` and read the start of the answer, all within ``timeout`` seconds.
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    response_limit: int = RESPONSE_BODY_LIMIT,
+) -> Outcome:
+    """POST ``body`` to ``url`` and read the first ``response_limit`` bytes of the answer, all
+    within ``timeout`` seconds.
 
     Every failure (refused target, network error, timeout) becomes an Outcome, never an exception.
     """
@@ -54,7 +61,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outc
     error = ""
     for address in addresses:
         try:
-            return outcome(*_post_to(address, port, parts, body, headers, deadline))
+            return outcome(*_post_to(address, port, parts, body, headers, deadline, response_limit))
         except urllib3.exceptions.NewConnectionError as exc:  # refused or unreachable: next address
             error = f"Could not connect: {exc}"
         except (urllib3.exceptions.HTTPError, HTTPException, OSError) as exc:
@@ -63,7 +70,13 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outc
 
 
 def _post_to(
-    address: str, port: int, parts: SplitResult, body: bytes, headers: dict[str, str], deadline: float
+    address: str,
+    port: int,
+    parts: SplitResult,
+    body: bytes,
+    headers: dict[str, str],
+    deadline: float,
+    response_limit: int,
 ) -> tuple[int, str]:
     """POST to exactly ``address``; Host, SNI and the certificate check keep the URL's host name."""
     remaining = max(deadline - time.monotonic(), 0.001)
@@ -83,7 +96,7 @@ def _post_to(
             "POST", path, body=body, headers={**headers, "Host": parts.netloc}, preload_content=False
         )
         response = conn.getresponse()
-        return response.status, response.read(RESPONSE_BODY_LIMIT).decode("utf-8", errors="replace")
+        return response.status, response.read(response_limit).decode("utf-8", errors="replace")
     finally:
         watchdog.cancel()
         conn.close()

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class PluginsConfig(AppConfig):
+    name = "mediahub.plugins"
+    label = "plugins"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from mediahub.plugins import tasktypes  # noqa: F401 - registers PluginExecution
