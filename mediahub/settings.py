@@ -256,14 +256,19 @@ SPECTACULAR_SETTINGS = {
 # from SECRET_KEY when unset ---
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", default="")
 
+# --- outbound requests (webhooks, URL imports, the http plugin): mediahub/outbound.py ---
+# Development and tests only: allow plain http and private, loopback and link-local targets.
+# WEBHOOKS_ALLOW_PRIVATE_TARGETS is the old name, still read.
+OUTBOUND_ALLOW_PRIVATE_TARGETS = env.bool(
+    "OUTBOUND_ALLOW_PRIVATE_TARGETS", default=env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+)
+
 # --- API limits ---
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=1200)
 IDEMPOTENCY_TTL_HOURS = 24
 
 # --- webhooks ---
 # Fernet key for signing secrets at rest; unset derives one from SECRET_KEY.
-# Development and tests only: allow plain http and private, loopback and link-local targets.
-WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
 # Waits (seconds) before each retry; jittered. The default spans about a day.
 WEBHOOKS_RETRY_SCHEDULE = env.list(

@@ -33,7 +33,7 @@ VERIFY_ERRORS = (WebhookVerificationError, ValueError, binascii.Error)
 
 @pytest.fixture(autouse=True)
 def _fast_webhooks(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = True
     settings.WEBHOOKS_RETRY_SCHEDULE = [0.2, 0.2, 0.2]
 
 
@@ -258,7 +258,7 @@ def test_names_resolving_to_private_addresses_are_refused_at_send_time(
     whose DNS answer changed) gets nothing."""
     endpoint = add_endpoint(api, f"http://localhost:{receiver.port}/hook")
     metadata = add_endpoint(api, "http://169.254.169.254/latest/meta-data/")
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = False
     settings.WEBHOOKS_RETRY_SCHEDULE = []
     emit_now(tenant, "media.ready", {"id": "m1"})
 
