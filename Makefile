@@ -6,10 +6,12 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test install lint services bench
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml tests/plugin_package/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# A third-party plugin package, found through its mediahub.plugins entry point.
+	$(BIN)/pip install --quiet ./tests/plugin_package
 	touch $(INSTALLED)
 
 install: $(INSTALLED)

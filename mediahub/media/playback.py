@@ -7,6 +7,9 @@ playback token, and a variant playlist's segment URIs are presigned storage URLs
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -53,8 +56,51 @@ def variant_url(media: Media, rendition: str, base: str, token: str) -> str:
     return f"{base}/api/v1/media/{media.id}/hls/{quote(rendition)}/index.m3u8?token={quote(token)}"
 
 
+@dataclass(frozen=True)
+class SubtitleTrack:
+    name: str  # in the track's URL
+    label: str  # what players show
+    language: str
+    vtt_key: str
+    duration: float
+
+
+# Other domains (the transcription plugin) add caption tracks without media depending on them.
+_subtitle_sources: list[Callable[[Media], list[SubtitleTrack]]] = []
+
+
+def register_subtitle_source(source: Callable[[Media], list[SubtitleTrack]]) -> None:
+    if source not in _subtitle_sources:
+        _subtitle_sources.append(source)
+
+
+def subtitle_tracks(media: Media) -> list[SubtitleTrack]:
+    return [track for source in _subtitle_sources for track in source(media)]
+
+
+def subtitles_url(media: Media, name: str, base: str, token: str) -> str:
+    return f"{base}/api/v1/media/{media.id}/hls/subtitles/{quote(name)}.m3u8?token={quote(token)}"
+
+
 def playable_master(media: Media, base: str, token: str) -> str:
-    return build_master(media.hls["renditions"], lambda name: variant_url(media, name, base, token))
+    subtitles = [
+        {"name": t.label, "language": t.language, "uri": subtitles_url(media, t.name, base, token)}
+        for t in subtitle_tracks(media)
+    ]
+    return build_master(
+        media.hls["renditions"], lambda name: variant_url(media, name, base, token), subtitles
+    )
+
+
+def playable_subtitles(track: SubtitleTrack, base: str) -> str:
+    """A one-segment WebVTT media playlist: the whole caption file, presigned."""
+    url = storage.get_store().url(track.vtt_key, base_url=base, ttl=settings.PLAYBACK_URL_TTL_SECONDS)
+    return (
+        "#EXTM3U\n#EXT-X-VERSION:3\n"
+        f"#EXT-X-TARGETDURATION:{max(1, math.ceil(track.duration))}\n"
+        "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+        f"#EXTINF:{track.duration:.3f},\n{url}\n#EXT-X-ENDLIST\n"
+    )
 
 
 def playable_variant(media: Media, rendition: dict[str, Any], base: str) -> str:

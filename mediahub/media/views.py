@@ -164,6 +164,22 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
             raise ApiError("not_found", "This media has no such rendition.", 404)
         return _playlist_response(playback.playable_variant(media, found, playback.base_url(request)))
 
+    @extend_schema(
+        parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"hls/subtitles/(?P<track>[A-Za-z0-9_-]{1,64}).m3u8",
+        authentication_classes=PLAYBACK_AUTHENTICATION,
+    )
+    def hls_subtitles(self, request: Request, pk=None, track: str = "") -> HttpResponse:
+        media = self._playable_media()
+        found = next((t for t in playback.subtitle_tracks(media) if t.name == track), None)
+        if found is None:
+            raise ApiError("not_found", "This media has no such subtitle track.", 404)
+        return _playlist_response(playback.playable_subtitles(found, playback.base_url(request)))
+
     def _playable_media(self) -> Media:
         media = self.get_object()
         if media.status != Media.Status.READY or not media.hls:

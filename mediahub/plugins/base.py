@@ -54,6 +54,10 @@ class Plugin(ABC):
         fails the task with its message.
         """
 
+    def check_config(self, config: dict[str, Any]) -> dict[str, list[str]]:
+        """Checks beyond the schema: ``{field: [messages]}`` of what is wrong (empty if nothing)."""
+        return {}
+
     def result_status(self, result: dict[str, Any]) -> str:
         """The media's plugin status once the task completed (``completed`` unless the plugin still
         waits for something, e.g. a callback)."""

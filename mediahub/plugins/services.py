@@ -71,7 +71,7 @@ def _check(plugin: Plugin, config: Any, *, complete: bool, field: str = "config"
     schema = plugin.config_schema
     if not complete:
         schema = {key: value for key, value in schema.items() if key != "required"}
-    errors = schema_errors(schema, config)
+    errors = schema_errors(schema, config) or plugin.check_config(config)
     if errors:
         raise ValidationError({field: errors})
 

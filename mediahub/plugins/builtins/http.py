@@ -13,6 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import Http404
 
+from mediahub import outbound
 from mediahub.api.errors import Conflict
 from mediahub.media import playback, storage
 from mediahub.media.models import Media
@@ -84,6 +85,15 @@ class HttpPlugin(Plugin):
         if outcome.response_status == 202:
             return {AWAITING_CALLBACK: True, "reply": reply}
         return {"status": outcome.response_status, "reply": reply}
+
+    def check_config(self, config: dict[str, Any]) -> dict[str, list[str]]:
+        if "url" not in config:
+            return {}
+        try:
+            outbound.check_url(config["url"])
+        except outbound.OutboundRefused as exc:
+            return {"url": [str(exc)]}
+        return {}
 
     def result_status(self, result: dict[str, Any]) -> str:
         return AWAITING_CALLBACK if result.get(AWAITING_CALLBACK) else "completed"

@@ -13,8 +13,9 @@ import numpy as np
 from django.conf import settings
 
 from mediahub.media.models import Media
+from mediahub.media.playback import SubtitleTrack
 from mediahub.plugins import vtt
-from mediahub.plugins.base import NO_AUDIO, Plugin, PluginContext
+from mediahub.plugins.base import NO_AUDIO, Plugin, PluginContext, plugin_prefix
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -29,6 +30,7 @@ TRANSCRIPT = "transcript.json"
 # twice): HLS players align WebVTT cue times to our TS segments with this map.
 HLS_TIMESTAMP_MAP = "X-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000"
 DEFAULT_MODEL = "tiny.en"
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "it": "Italiano"}
 
 
 def model_paths() -> dict[str, str]:
@@ -81,11 +83,14 @@ class Transcription(Plugin):
         },
     }
 
+    def check_config(self, config: dict[str, Any]) -> dict[str, list[str]]:
+        if config.get("model", DEFAULT_MODEL) not in model_paths():
+            return {"model": [f"Unknown model; installed: {', '.join(sorted(model_paths()))}."]}
+        return {}
+
     def run(self, ctx: PluginContext, media: Media, config: dict[str, Any]) -> dict[str, Any]:
         if not ctx.has_audio():
             return NO_AUDIO
-        if config["model"] not in model_paths():
-            raise ValueError(f"Unknown model {config['model']!r}; installed: {', '.join(model_paths())}.")
         raw = ctx.workdir / "audio.f32"
         ctx.ffmpeg(
             [
@@ -134,3 +139,19 @@ class Transcription(Plugin):
             "segments": segments,
             "files": [CAPTIONS, TRANSCRIPT],
         }
+
+
+def caption_tracks(media: Media) -> list[SubtitleTrack]:
+    """The media's captions for its HLS master (``playback.register_subtitle_source``)."""
+    row = media.plugin_results.filter(plugin=Transcription.name, status="completed").first()
+    if row is None or not (row.result or {}).get("audio"):
+        return []
+    return [
+        SubtitleTrack(
+            name=Transcription.name,
+            label=LANGUAGE_NAMES.get(row.result["language"], row.result["language"]),
+            language=row.result["language"],
+            vtt_key=plugin_prefix(media.tenant_id, media.id, Transcription.name) + CAPTIONS,
+            duration=row.result["duration_seconds"],
+        )
+    ]
