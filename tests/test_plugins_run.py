@@ -5,7 +5,9 @@ import json
 import subprocess
 
 import dramatiq
+import m3u8
 import pytest
+import requests
 import webvtt
 from django.conf import settings
 from PIL import Image
@@ -175,3 +177,66 @@ def test_media_whose_audio_was_unknown_gets_a_no_audio_result(worker, upload, ex
         task = execute(plugin, media)
         assert task.status == "completed", task.error
         assert task.result["audio"] is False and task.retry_count == 0
+
+
+SENTENCE = "The quick brown fox jumps over the lazy dog. Plugins transcribe speech on the worker."
+
+
+def speak(path, text: str = SENTENCE):
+    subprocess.run(["espeak-ng", "-s", "140", "-w", str(path), text], check=True)
+    return path
+
+
+def test_transcription_of_spoken_words(api, worker, upload, execute, tmp_path):
+    media = upload(speak(tmp_path / "speech.wav"))
+    task = execute("transcription", media, timeout=300)
+    assert task.status == "completed", task.error
+    text = task.result["text"].lower()
+    assert {"quick", "fox", "lazy", "dog"} <= set(text.replace(",", " ").replace(".", " ").split()), text
+    assert task.result["segments"] and task.result["segments"][0]["start"] < 1
+    captions = webvtt.read(stored(media, "transcription", "captions.vtt", tmp_path))
+    assert "lazy dog" in " ".join(c.text for c in captions).lower()
+    assert all(c.end_in_seconds <= media.duration_seconds + 0.5 for c in captions)
+    transcript = json.loads(stored(media, "transcription", "transcript.json", tmp_path).read_text())
+    assert transcript["segments"] == task.result["segments"]
+
+
+def test_silent_audio_gives_an_empty_transcript(worker, upload, execute, tmp_path):
+    silence = tmp_path / "silence.wav"
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "4", str(silence))
+    task = execute("transcription", upload(silence), timeout=300)
+    assert task.status == "completed", task.error
+    assert task.result["text"] == "" and task.result["segments"] == []
+
+
+@pytest.mark.slow
+def test_captions_join_the_hls_master_as_a_subtitles_group(api, tenant, tmp_path):
+    clip = tmp_path / "talk.mp4"
+    speech = speak(tmp_path / "speech.wav")
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:r=10", "-i", str(speech), "-shortest", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip))  # fmt: skip
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    with running_worker(broker, threads=2, queues={"plugins", "video_transcoding"}):
+        with open(clip, "rb") as fh:
+            created = api.post("/api/v1/media", {"file": fh}, format="multipart").json()
+        media = wait_for(
+            lambda: (m := Media.objects.get(pk=created["id"])).status == "ready" and m, timeout=180
+        )
+        response = api.post(
+            "/api/v1/plugins/transcription/execute", {"media_id": str(media.id)}, format="json"
+        )
+        task = settled(response.json()["id"], timeout=300)
+    assert task.status == "completed", task.error
+
+    master_url = api.get(f"/api/v1/media/{media.id}").json()["hls"]["master_url"]
+    master = m3u8.loads(api.get(master_url).content.decode())
+    (subtitles,) = [m for m in master.media if m.type == "SUBTITLES"]
+    assert subtitles.language == "en" and subtitles.group_id == "subs" and subtitles.name == "English"
+    assert all(p.stream_info.subtitles == "subs" for p in master.playlists)
+    playlist = m3u8.loads(api.get(subtitles.uri).content.decode())
+    assert playlist.is_endlist and len(playlist.segments) == 1
+    vtt_text = requests.get(playlist.segments[0].uri, timeout=10).text
+    assert "X-TIMESTAMP-MAP=MPEGTS:126000" in vtt_text
+    captions = webvtt.from_string(vtt_text)
+    assert "dog" in " ".join(c.text for c in captions).lower()

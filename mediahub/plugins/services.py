@@ -250,10 +250,11 @@ def finish(media: Media, plugin: Plugin, task: Task) -> None:
         record(media, plugin.name, task.status, error=task.error, task_id=task.pk)
 
 
-def complete_later(media: Media, plugin: Plugin, result: dict[str, Any]) -> PluginResult:
+def complete_later(waiting: PluginResult, plugin: Plugin, result: dict[str, Any]) -> PluginResult:
     """A run that waited (e.g. for a callback) has its result now."""
+    media = waiting.media
     with transaction.atomic():
-        row = record(media, plugin.name, "completed", result=result)
+        row = record(media, plugin.name, "completed", result=result, task_id=waiting.task_id)
         plugin.on_completed(media, result)
         emit(media.tenant, "plugin.completed", event_data(media, row))
     return row

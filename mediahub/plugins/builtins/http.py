@@ -121,7 +121,7 @@ def receive_callback(token: str, reply: Any) -> PluginResult:
             raise Http404("Unknown or expired callback.")
         if row.status != AWAITING_CALLBACK:
             raise Conflict(f"This run is {row.status}; it takes no callback.", code="callback_not_expected")
-        return services.complete_later(row.media, registry.find_plugin(HttpPlugin.name), {"reply": reply})
+        return services.complete_later(row, registry.find_plugin(HttpPlugin.name), {"reply": reply})
 
 
 def _json_or_text(text: str) -> Any:
