@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tenants",
     "tasks",
     "mediahub.media",
+    "mediahub.presets",
     "mediahub.transcoding",
     "mediahub.webhooks",
     "mediahub.plugins",
@@ -281,6 +282,22 @@ WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default
 WEBHOOKS_SWEEP_INTERVAL_SECONDS = env.float("WEBHOOKS_SWEEP_INTERVAL_SECONDS", default=10.0)
 # Events and their delivery logs are kept this long (then purged hourly by the scheduler).
 WEBHOOKS_EVENT_RETENTION_DAYS = env.int("WEBHOOKS_EVENT_RETENTION_DAYS", default=30)
+
+# --- live events (GET /api/v1/events/stream, mediahub/stream/) ---
+# A comment line this often keeps proxies and clients from timing out an idle stream.
+EVENTS_STREAM_HEARTBEAT_SECONDS = env.float("EVENTS_STREAM_HEARTBEAT_SECONDS", default=15.0)
+# A stream ends after this long; the client reconnects with Last-Event-ID and misses nothing. This
+# bounds how long a vanished client (whose writes still land in kernel buffers) can hold a thread.
+EVENTS_STREAM_MAX_SECONDS = env.float("EVENTS_STREAM_MAX_SECONDS", default=300.0)
+# Open streams per tenant across every API process.
+EVENTS_STREAM_MAX_PER_TENANT = env.int("EVENTS_STREAM_MAX_PER_TENANT", default=4)
+# Open streams per API process: at most half of gunicorn's threads, the rest always serve the API.
+EVENTS_STREAM_MAX_PER_PROCESS = env.int(
+    "EVENTS_STREAM_MAX_PER_PROCESS", default=max(1, env.int("GUNICORN_THREADS", default=4) // 2)
+)
+# A resume replays from this long before the Last-Event-ID's event: an event committed late (its
+# transaction ran longer) is not lost. Clients deduplicate on the event id.
+EVENTS_STREAM_RESUME_OVERLAP_SECONDS = env.float("EVENTS_STREAM_RESUME_OVERLAP_SECONDS", default=2.0)
 
 # --- production hardening (manage.py check --deploy) ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

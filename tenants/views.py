@@ -24,7 +24,7 @@ class TenantView(ApiView):
 
     @extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer)
     def patch(self, request: Request) -> Response:
-        serializer = TenantUpdateSerializer(data=request.data)
+        serializer = TenantUpdateSerializer(data=request.data, context={"tenant": request.user})
         serializer.is_valid(raise_exception=True)
         tenant = services.update_tenant_settings(request.user, serializer.validated_data["settings"])
         return Response(TenantSerializer(tenant).data)

@@ -12,5 +12,7 @@ urlpatterns = [
     path("", include("mediahub.media.urls")),
     path("", include("mediahub.webhooks.urls")),
     path("", include("tasks.urls")),
+    path("", include("mediahub.presets.urls")),
+    path("", include("mediahub.stream.urls")),
     path("", include("mediahub.plugins.urls")),
 ]

@@ -11,7 +11,7 @@ from typing import Any
 from PIL import Image
 
 from mediahub.api.errors import ApiError
-from mediahub.media import probe
+from mediahub.media import ffmpeg_input, probe
 
 SNIFF_BYTES = 64 * 1024
 
@@ -53,7 +53,6 @@ _AV_MAGIC = (
     b"ID3",  # MP3 with tags
     b"FLV",
     b"\x00\x00\x01\xba",  # MPEG-PS
-    b"#EXTM3U",
 )
 
 
@@ -89,13 +88,20 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
-def inspect_file(path: Path, limits: dict[str, Any]) -> Inspection:
-    """Type, dimensions and probe of the file at ``path``; raises ``UnsupportedMedia`` (415) or
-    ``MediaTooLarge`` (413)."""
+def inspect_file(path: Path, limits: dict[str, Any], filename: str = "") -> Inspection:
+    """Type, dimensions and probe of the file at ``path`` (``filename``: the client's name for it);
+    raises ``UnsupportedMedia`` (415) or ``MediaTooLarge`` (413).
+
+    Playlists, manifests, concat lists and stream descriptors are refused whatever their name:
+    ffmpeg would read the files and addresses they name (see ``ffmpeg_input``)."""
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head:
         raise UnsupportedMedia("The file is empty.")
+    try:
+        ffmpeg_input.refuse_references(head, filename)
+    except ffmpeg_input.RefusedInput as exc:
+        raise UnsupportedMedia(str(exc)) from exc
     kind = sniff(head)
     if kind == "image":
         return _inspect_image(path, limits)
@@ -163,7 +169,10 @@ def _inspect_image(path: Path, limits: dict[str, Any]) -> Inspection:
         )
     _check_dimension(width, height, limits)
     content_type = Image.MIME.get(fmt or "", "application/octet-stream")
-    return Inspection("image", content_type, width=width, height=height, probe={"format": fmt})
+    info = {"format": fmt}
+    if fmt in ffmpeg_input.IMAGE_DEMUXERS:  # how ffmpeg may read it (video frames, plugins)
+        info["demuxer"] = ffmpeg_input.IMAGE_DEMUXERS[fmt]
+    return Inspection("image", content_type, width=width, height=height, probe=info)
 
 
 def _check_dimension(width: int, height: int, limits: dict[str, Any]) -> None:

@@ -58,6 +58,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "hls",
             "thumbnail_url",
             "plugins",
+            "derived_from",
             "error",
             "created_at",
             "updated_at",

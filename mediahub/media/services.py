@@ -77,7 +77,7 @@ def ingest_file(
         _discard(stored_as)
         return Ingested(existing, duplicate=True)
     try:
-        inspection = inspect_file(path, tenant.effective_settings["limits"])
+        inspection = inspect_file(path, tenant.effective_settings["limits"], fields.filename)
         limit = upload_limits(tenant)[inspection.type]
         if size_bytes > limit:
             raise MediaTooLarge(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from mediahub.media import probe, storage
+from mediahub.media import ffmpeg_input, probe, storage
 from mediahub.transcoding.ffmpeg import ProgressTracker
 from tasks.context import ProcessResult, TaskContext
 from tasks.errors import PermanentError, TransientError
@@ -79,6 +79,7 @@ class PluginContext:
         self.store = storage.get_store()
         self.prefix = plugin_prefix(media.tenant_id, media.id, plugin_name)
         self._source: Path | None = None
+        self._probe: dict[str, Any] | None = None
 
     # --- the task's own controls ---
 
@@ -97,15 +98,19 @@ class PluginContext:
     def duration(self) -> float:
         return float(self.media.duration_seconds or (self.media.probe or {}).get("duration") or 0)
 
+    def probe(self) -> dict[str, Any]:
+        """The upload's probe; the original is probed now if it was not then."""
+        if self._probe is None:
+            self._probe = self.media.probe or {}
+            if "streams" not in self._probe:
+                try:
+                    self._probe = probe.probe_file(self.source())
+                except probe.ProbeError as exc:
+                    raise PermanentError(f"The media could not be decoded: {exc}") from exc
+        return self._probe
+
     def has_audio(self) -> bool:
-        """What the upload's probe says; the original is probed now if it was not then."""
-        known = media_has_audio(self.media)
-        if known is not None:
-            return known
-        try:
-            return probe.audio_stream(probe.probe_file(self.source())) is not None
-        except probe.ProbeError as exc:
-            raise PermanentError(f"The media could not be decoded: {exc}") from exc
+        return probe.audio_stream(self.probe()) is not None
 
     def source(self) -> Path:
         """The original, downloaded once into the work folder."""
@@ -139,7 +144,11 @@ class PluginContext:
         argv = [settings.FFMPEG_BINARY, "-hide_banner", "-nostdin", "-y", "-v", loglevel, "-nostats"]
         if progress:
             argv += ["-progress", "pipe:1"]
-        argv += [*input_args(self.media, self.source()), *args]
+        try:
+            source = ffmpeg_input.media_input_args(self.probe(), self.source())
+        except ffmpeg_input.RefusedInput as exc:
+            raise PermanentError(str(exc)) from exc
+        argv += [*source, *args]
         result = self.task.run_process(argv, on_line=handle)
         if result.returncode < 0:
             raise TransientError(f"ffmpeg was killed by signal {-result.returncode}.")
@@ -186,13 +195,3 @@ def media_has_audio(media: Media) -> bool | None:
     if not media.probe or "streams" not in media.probe:
         return None
     return probe.audio_stream(media.probe) is not None
-
-
-def input_args(media: Media, source: Path) -> list[str]:
-    """ffmpeg's input options for a tenant's file: no protocol but plain files, and the demuxer
-    the upload's probe found (never guessed again from the content)."""
-    args = ["-protocol_whitelist", "file,pipe"]
-    demuxer = (media.probe or {}).get("format")
-    if demuxer:
-        args += ["-f", demuxer]
-    return [*args, "-i", str(source)]

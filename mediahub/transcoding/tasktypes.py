@@ -26,6 +26,7 @@ RUNG_SCHEMA = {
         "height": {"type": "integer", "minimum": 144, "maximum": 4320},
         "video_bitrate": {"type": "integer", "minimum": 100, "maximum": 100000},
         "audio_bitrate": {"type": "integer", "minimum": 32, "maximum": 512},
+        "crf": {"type": "integer", "minimum": 0, "maximum": 51},
     },
 }
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 
+from mediahub.stream import live
 from mediahub.webhooks.delivery import fan_out, subscribed_endpoints
 from mediahub.webhooks.models import Endpoint, Event
 from tenants.models import Tenant
@@ -46,4 +48,7 @@ def emit(
         raise RuntimeError("emit() must be called inside the transaction that makes the change")
     event = Event.objects.create(tenant=tenant, type=event_type, data=data)
     fan_out(event, subscribed_endpoints(tenant, event_type) if endpoints is None else endpoints)
+    # Open event streams hear of it once it is committed (they replay from this table if not).
+    body = live.message(event.type, event.data, event.created_at, event.id)
+    transaction.on_commit(functools.partial(live.publish, tenant.pk, body))
     return event
