@@ -41,3 +41,16 @@ def task_broker(request):
 
     with bound_broker(request.param) as broker:
         yield broker
+
+
+@pytest.fixture
+def plugins_worker():
+    """An in-process worker on the PluginExecution queue (two threads)."""
+    import dramatiq
+
+    from tests.task_helpers import running_worker
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    with running_worker(broker, threads=2, queues={"plugins"}) as running:
+        yield running

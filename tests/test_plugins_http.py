@@ -4,7 +4,6 @@ failures with backoff, and the callback of a service that answers later."""
 import hashlib
 import json
 
-import dramatiq
 import pytest
 import requests
 from standardwebhooks import Webhook
@@ -13,7 +12,7 @@ from mediahub.media.models import Media
 from mediahub.webhooks.models import Event
 from tasks.models import Task
 from tests.media_files import make_clip
-from tests.task_helpers import running_worker, wait_for
+from tests.task_helpers import wait_for
 from tests.webhook_receiver import Receiver, Reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,14 +23,6 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 @pytest.fixture(autouse=True)
 def _loopback_allowed(settings):
     settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = True
-
-
-@pytest.fixture
-def worker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=2, queues={"plugins"}) as running:
-        yield running
 
 
 @pytest.fixture
@@ -64,7 +55,7 @@ def wait_status(task_id: str, *statuses: str) -> Task:
     return wait_for(lambda: (t := Task.objects.get(pk=task_id)).status in statuses and t, timeout=60)
 
 
-def test_posts_signed_media_and_keeps_the_json_reply(api, media, worker, receiver):
+def test_posts_signed_media_and_keeps_the_json_reply(api, media, plugins_worker, receiver):
     receiver.default = Reply(200, json.dumps({"labels": ["cat", "sofa"]}).encode())
     configure(api, receiver.url)
     task = wait_status(execute(api, media), "completed", "failed")
@@ -82,7 +73,7 @@ def test_posts_signed_media_and_keeps_the_json_reply(api, media, worker, receive
     assert entry["status"] == "completed" and entry["result"]["reply"] == {"labels": ["cat", "sofa"]}
 
 
-def test_server_errors_and_timeouts_are_transient_failures_with_backoff(api, media, worker, receiver):
+def test_server_errors_and_timeouts_are_transient_failures_with_backoff(api, media, plugins_worker, receiver):
     receiver.script = [Reply(500, b"boom")]
     configure(api, receiver.url)
     task = wait_status(execute(api, media), "scheduled", "failed", "completed")
@@ -95,7 +86,7 @@ def test_server_errors_and_timeouts_are_transient_failures_with_backoff(api, med
     assert task.status == "scheduled" and "Timed out" in task.error
 
 
-def test_a_service_that_answers_later_posts_to_the_callback(api, media, worker, receiver):
+def test_a_service_that_answers_later_posts_to_the_callback(api, media, plugins_worker, receiver):
     receiver.default = Reply(202, b'{"job": 7}')
     configure(api, receiver.url)
     task = wait_status(execute(api, media), "completed", "failed")

@@ -24,14 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def worker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=2, queues={"plugins"}) as running:
-        yield running
-
-
-@pytest.fixture
 def upload(api):
     def upload_file(path, **fields):
         with open(path, "rb") as fh:
@@ -72,7 +64,7 @@ def ffmpeg(*args: str) -> None:
 
 
 def test_entry_point_plugin_runs_and_its_result_reaches_task_media_and_events(
-    api, tenant, worker, upload, execute, tmp_path
+    api, tenant, plugins_worker, upload, execute, tmp_path
 ):
     media = upload(make_clip(tmp_path / "a.mp4"), title="a talk about plugins", description="on workers")
     body = {"enabled": False, "config": {"minimum_length": 3, "token": "a-long-token"}}
@@ -90,7 +82,9 @@ def test_entry_point_plugin_runs_and_its_result_reaches_task_media_and_events(
     assert event.data["media"]["id"] == str(media.id)
 
 
-def test_a_plugin_that_raises_fails_its_task_and_the_worker_lives_on(api, worker, upload, execute, tmp_path):
+def test_a_plugin_that_raises_fails_its_task_and_the_worker_lives_on(
+    api, plugins_worker, upload, execute, tmp_path
+):
     media = upload(make_clip(tmp_path / "a.mp4"), title="one two")
     failed = execute("word_count", media, fail=True)
     assert failed.status == "failed" and failed.retry_count == 0
@@ -100,7 +94,7 @@ def test_a_plugin_that_raises_fails_its_task_and_the_worker_lives_on(api, worker
     assert execute("word_count", media).status == "completed"
 
 
-def test_loudness_of_a_minus_23_lufs_tone(worker, upload, execute, tmp_path):
+def test_loudness_of_a_minus_23_lufs_tone(plugins_worker, upload, execute, tmp_path):
     # A 1 kHz sine of amplitude 0.1 in one channel measures -23.0 LUFS (EBU Tech 3341).
     tone = tmp_path / "tone.wav"
     ffmpeg("-f", "lavfi", "-i", "aevalsrc=0.1*sin(2*PI*1000*t):s=48000:d=8", str(tone))
@@ -111,7 +105,7 @@ def test_loudness_of_a_minus_23_lufs_tone(worker, upload, execute, tmp_path):
     assert task.result["loudness_range_lu"] == pytest.approx(0.0, abs=1.0)
 
 
-def test_waveform_length_follows_points_per_second(worker, upload, execute, tmp_path):
+def test_waveform_length_follows_points_per_second(plugins_worker, upload, execute, tmp_path):
     media = upload(make_clip(tmp_path / "a.mp4", seconds=3))
     task = execute("waveform", media, points_per_second=50)
     assert task.status == "completed", task.error
@@ -123,7 +117,7 @@ def test_waveform_length_follows_points_per_second(worker, upload, execute, tmp_
 
 
 def test_storyboard_cues_cover_the_duration_and_the_sprite_has_the_right_size(
-    worker, upload, execute, tmp_path
+    plugins_worker, upload, execute, tmp_path
 ):
     media = upload(make_clip(tmp_path / "a.mp4", size="640x360", seconds=11, fps=10))
     task = execute("storyboard", media, interval_seconds=2, columns=4)
@@ -140,7 +134,7 @@ def test_storyboard_cues_cover_the_duration_and_the_sprite_has_the_right_size(
     assert cues[5].text == "sprite.jpg#xywh=160,90,160,90"
 
 
-def test_scenes_found_at_the_hard_cuts(worker, upload, execute, tmp_path):
+def test_scenes_found_at_the_hard_cuts(plugins_worker, upload, execute, tmp_path):
     clip = tmp_path / "cuts.mp4"
     graph = (
         "testsrc2=s=320x180:r=10:d=2[a];mandelbrot=s=320x180:r=10,trim=duration=2[b];"
@@ -170,7 +164,7 @@ def test_scenes_found_at_the_hard_cuts(worker, upload, execute, tmp_path):
         assert thumb.width == 320
 
 
-def test_media_whose_audio_was_unknown_gets_a_no_audio_result(worker, upload, execute, tmp_path):
+def test_media_whose_audio_was_unknown_gets_a_no_audio_result(plugins_worker, upload, execute, tmp_path):
     media = upload(make_clip(tmp_path / "silent.mp4", audio=False))
     Media.objects.filter(pk=media.pk).update(probe={})  # as if the upload had not been probed
     for plugin in ("waveform", "loudness"):
@@ -187,7 +181,7 @@ def speak(path, text: str = SENTENCE):
     return path
 
 
-def test_transcription_of_spoken_words(api, worker, upload, execute, tmp_path):
+def test_transcription_of_spoken_words(api, plugins_worker, upload, execute, tmp_path):
     media = upload(speak(tmp_path / "speech.wav"))
     task = execute("transcription", media, timeout=300)
     assert task.status == "completed", task.error
@@ -201,7 +195,7 @@ def test_transcription_of_spoken_words(api, worker, upload, execute, tmp_path):
     assert transcript["segments"] == task.result["segments"]
 
 
-def test_silent_audio_gives_an_empty_transcript(worker, upload, execute, tmp_path):
+def test_silent_audio_gives_an_empty_transcript(plugins_worker, upload, execute, tmp_path):
     silence = tmp_path / "silence.wav"
     ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "4", str(silence))
     task = execute("transcription", upload(silence), timeout=300)

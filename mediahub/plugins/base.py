@@ -157,6 +157,18 @@ class PluginContext:
             raise PermanentError(f"ffmpeg could not process the media: {detail}")
         return result
 
+    def audio_samples(self, sample_format: str, *, progress: bool = False) -> Path:
+        """The first audio stream decoded to a raw mono PCM file at ``AUDIO_SAMPLE_RATE``;
+        ``sample_format`` is ``s16le`` or ``f32le``."""
+        path = self.workdir / f"audio.{sample_format}"
+        codec = {"s16le": "pcm_s16le", "f32le": "pcm_f32le"}[sample_format]
+        self.ffmpeg(
+            ["-map", "0:a:0", "-ac", "1", "-ar", str(AUDIO_SAMPLE_RATE), "-f", sample_format, "-c:a", codec]
+            + [str(path)],
+            progress=progress,
+        )
+        return path
+
     # --- output ---
 
     def save_file(self, path: Path, name: str | None = None, content_type: str = "") -> str:
@@ -182,6 +194,8 @@ class PluginContext:
         return self.save_text(name, json.dumps(data, separators=(",", ":")), "application/json")
 
 
+# Speech models take 16 kHz; waveform peaks need no more.
+AUDIO_SAMPLE_RATE = 16000
 # What a plugin that needs audio answers for media without any (a result, not a failure).
 NO_AUDIO = {"audio": False, "message": "The media has no audio."}
 CONTENT_TYPES = {".vtt": "text/vtt", ".json": "application/json", ".jpg": "image/jpeg"}

@@ -15,7 +15,7 @@ from django.conf import settings
 from mediahub.media.models import Media
 from mediahub.media.playback import SubtitleTrack
 from mediahub.plugins import vtt
-from mediahub.plugins.base import NO_AUDIO, Plugin, PluginContext, plugin_prefix
+from mediahub.plugins.base import AUDIO_SAMPLE_RATE, NO_AUDIO, Plugin, PluginContext, plugin_prefix
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 # faster-whisper reaches for the Hugging Face hub when a name is not a local folder: never here.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-SAMPLE_RATE = 16000  # what whisper takes
 CAPTIONS = "captions.vtt"
 TRANSCRIPT = "transcript.json"
 # ffmpeg's MPEG-TS muxer starts the timeline at 1.4 s (90 kHz clock; its default -muxdelay 0.7 s
@@ -91,25 +90,10 @@ class Transcription(Plugin):
     def run(self, ctx: PluginContext, media: Media, config: dict[str, Any]) -> dict[str, Any]:
         if not ctx.has_audio():
             return NO_AUDIO
-        raw = ctx.workdir / "audio.f32"
-        ctx.ffmpeg(
-            [
-                "-map",
-                "0:a:0",
-                "-ac",
-                "1",
-                "-ar",
-                str(SAMPLE_RATE),
-                "-f",
-                "f32le",
-                "-c:a",
-                "pcm_f32le",
-                str(raw),
-            ]
-        )
+        raw = ctx.audio_samples("f32le")
         ctx.set_progress(10)
         audio = np.fromfile(raw, dtype="<f4")
-        duration = len(audio) / SAMPLE_RATE
+        duration = len(audio) / AUDIO_SAMPLE_RATE
         segments = []
         if len(audio):
             found, info = load_model(config["model"]).transcribe(

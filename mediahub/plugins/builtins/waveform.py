@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 
 from mediahub.media.models import Media
-from mediahub.plugins.base import NO_AUDIO, Plugin, PluginContext
+from mediahub.plugins.base import AUDIO_SAMPLE_RATE, NO_AUDIO, Plugin, PluginContext
 
-SAMPLE_RATE = 16000
 # Samples read per step: memory stays flat however long the media is.
 CHUNK_PIXELS = 4096
 
@@ -33,24 +32,8 @@ class Waveform(Plugin):
     def run(self, ctx: PluginContext, media: Media, config: dict[str, Any]) -> dict[str, Any]:
         if not ctx.has_audio():
             return NO_AUDIO
-        raw = ctx.workdir / "audio.s16"
-        ctx.ffmpeg(
-            [
-                "-map",
-                "0:a:0",
-                "-ac",
-                "1",
-                "-ar",
-                str(SAMPLE_RATE),
-                "-f",
-                "s16le",
-                "-c:a",
-                "pcm_s16le",
-                str(raw),
-            ],
-            progress=True,
-        )
-        samples_per_point = max(1, SAMPLE_RATE // config["points_per_second"])
+        raw = ctx.audio_samples("s16le", progress=True)
+        samples_per_point = max(1, AUDIO_SAMPLE_RATE // config["points_per_second"])
         samples = np.memmap(raw, dtype="<i2", mode="r") if raw.stat().st_size else np.zeros(0, "<i2")
         length = math.ceil(len(samples) / samples_per_point)
         data = np.zeros((length, 2), dtype=np.int8)
@@ -66,7 +49,7 @@ class Waveform(Plugin):
         peaks = {
             "version": 2,
             "channels": 1,
-            "sample_rate": SAMPLE_RATE,
+            "sample_rate": AUDIO_SAMPLE_RATE,
             "samples_per_pixel": samples_per_point,
             "bits": 8,
             "length": length,
@@ -75,7 +58,7 @@ class Waveform(Plugin):
         ctx.save_json("waveform.json", peaks)
         return {
             "audio": True,
-            "points_per_second": SAMPLE_RATE / samples_per_point,
+            "points_per_second": AUDIO_SAMPLE_RATE / samples_per_point,
             "length": length,
             "files": ["waveform.json"],
         }
