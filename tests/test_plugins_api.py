@@ -4,10 +4,12 @@ and what PluginExecution accepts at creation."""
 import json
 
 import pytest
+from django.db import transaction
 
 from mediahub import crypto
 from mediahub.media.models import Media
 from mediahub.plugins.models import PluginConfig
+from tasks.models import Task
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +172,26 @@ def test_post_tasks_validates_plugin_payloads(api, tenant):
     assert response.status_code == 400
     assert "minimum_length" in response.json()["error"]["details"]["payload"]["config"]
     assert create({"plugin": "word_count", "media_id": str(media.id)}).status_code == 201
+
+
+def test_enabled_plugins_start_on_their_events_for_the_media_types_they_take(api, tenant, other_tenant):
+    from mediahub.plugins.services import on_media_event
+
+    video = make_media(tenant, "video")
+    image = make_media(tenant, "image", audio=False, sha256="c" * 64)
+    for name, body in {
+        "word_count": {"enabled": True, "run_on": ["media.ready"]},
+        "storyboard": {"enabled": True},  # default run_on: media.ready; videos only
+        "loudness": {"enabled": False},
+    }.items():
+        assert api.put(f"/api/v1/plugins/{name}/config", body, format="json").status_code == 200
+
+    with transaction.atomic():
+        on_media_event(tenant, "media.created", {"id": str(video.id)})
+    assert not Task.objects.exists()
+    with transaction.atomic():
+        on_media_event(tenant, "media.ready", {"id": str(video.id)})
+        on_media_event(tenant, "media.ready", {"id": str(image.id)})
+        on_media_event(other_tenant, "media.ready", {"id": str(video.id)})  # not theirs
+    started = sorted((t.payload["plugin"], t.media_id) for t in Task.objects.filter(type="PluginExecution"))
+    assert started == sorted([("word_count", video.id), ("storyboard", video.id), ("word_count", image.id)])
