@@ -6,11 +6,11 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test install lint services bench
 
+# The test environment also gets a third-party plugin package (found through its entry point).
 $(INSTALLED): pyproject.toml tests/plugin_package/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
-	# A third-party plugin package, found through its mediahub.plugins entry point.
 	$(BIN)/pip install --quiet ./tests/plugin_package
 	touch $(INSTALLED)
 
@@ -34,3 +34,4 @@ bench: install
 	$(BIN)/python benchmarks/upload_memory.py
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/plugins.py
