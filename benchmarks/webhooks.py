@@ -93,7 +93,7 @@ def main() -> None:
 def emit_many(tenant, count: int) -> list:
     from django.db import transaction
 
-    from mediahub.webhooks.events import emit
+    from mediahub.events.outbox import emit
 
     with transaction.atomic():
         return [emit(tenant, "media.created", {"id": f"bench-{n}", "n": n}) for n in range(count)]

@@ -40,11 +40,13 @@ INSTALLED_APPS = [
     "mediahub",
     "mediahub.api",
     "tenants",
+    "mediahub.events",
     "tasks",
     "mediahub.media",
     "mediahub.presets",
     "mediahub.transcoding",
     "mediahub.webhooks",
+    "mediahub.stream",
     "mediahub.plugins",
 ]
 
@@ -282,6 +284,17 @@ WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default
 WEBHOOKS_SWEEP_INTERVAL_SECONDS = env.float("WEBHOOKS_SWEEP_INTERVAL_SECONDS", default=10.0)
 # Events and their delivery logs are kept this long (then purged hourly by the scheduler).
 WEBHOOKS_EVENT_RETENTION_DAYS = env.int("WEBHOOKS_EVENT_RETENTION_DAYS", default=30)
+
+# --- periodic jobs, run by ``manage.py run_scheduler`` (tasks/scheduler.py) ---
+# {name: (every_seconds, "dotted.path.to.function")}: each app's jobs are named here, so the
+# scheduler imports no app.
+PERIODIC_JOBS = {
+    "tasks.sweep": (TASK_SWEEP_INTERVAL_SECONDS, "tasks.maintenance.sweep"),
+    "tasks.reap": (TASK_SWEEP_INTERVAL_SECONDS, "tasks.maintenance.reap"),
+    "api.purge_idempotency_records": (3600, "mediahub.api.idempotency.purge_expired"),
+    "webhooks.sweep": (WEBHOOKS_SWEEP_INTERVAL_SECONDS, "mediahub.webhooks.delivery.sweep_deliveries"),
+    "webhooks.purge": (3600, "mediahub.webhooks.delivery.purge_old_events"),
+}
 
 # --- live events (GET /api/v1/events/stream, mediahub/stream/) ---
 # A comment line this often keeps proxies and clients from timing out an idle stream.

@@ -3,6 +3,7 @@ from rest_framework import mixins, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from mediahub.api import idempotency
 from mediahub.api.views import ApiView, TenantScopedViewSet
 from tenants import services
 from tenants.models import ApiKey
@@ -43,7 +44,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         data = serializer.validated_data
         issued = services.issue_api_key(request.user, data["name"], data["scopes"], data.get("expires_at"))
         body = {**ApiKeySerializer(issued.api_key).data, "key": issued.key}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return idempotency.shown_once(Response(body, status=status.HTTP_201_CREATED))
 
     def destroy(self, request: Request, pk=None) -> Response:
         services.revoke_api_key(self.get_object())

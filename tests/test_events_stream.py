@@ -12,8 +12,8 @@ import requests
 from django.db import transaction
 
 from mediahub.cli.sse import parse
+from mediahub.events.outbox import emit
 from mediahub.media.models import Media
-from mediahub.webhooks.events import emit
 from mediahub.webhooks.models import Event
 from tasks import services as task_services
 from tenants.services import issue_api_key

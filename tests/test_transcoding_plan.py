@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mediahub.transcoding import ffmpeg, hls
+from mediahub.media import hls
+from mediahub.transcoding import ffmpeg
 from mediahub.transcoding.ladder import plan_renditions
 from tenants.defaults import DEFAULT_HLS_LADDER
 

@@ -7,9 +7,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from mediahub.events.outbox import emit
 from mediahub.webhooks import signing
 from mediahub.webhooks.delivery import purge_old_events
-from mediahub.webhooks.events import emit
 from mediahub.webhooks.models import Delivery, Endpoint, Event
 from mediahub.webhooks.services import update_endpoint
 from tests.conftest import client_for
@@ -268,8 +268,15 @@ def test_create_honours_idempotency_key(api):
         "/api/v1/webhooks", {"url": "https://a.example/x", "events": ["*"]}, format="json", **headers
     )
     assert first.status_code == again.status_code == 201
-    assert again.json()["id"] == first.json()["id"]
+    assert again.json() == {"id": first.json()["id"], "secret_omitted": True}  # the secret is shown once
     assert Endpoint.objects.count() == 1
+
+    rotate = f"/api/v1/webhooks/{first.json()['id']}/rotate-secret"
+    rotated = api.post(rotate, HTTP_IDEMPOTENCY_KEY="rotate-1")
+    assert rotated.status_code == 200 and rotated.json()["secret"].startswith("whsec_")
+    replayed = api.post(rotate, HTTP_IDEMPOTENCY_KEY="rotate-1")
+    assert replayed.status_code == 200 and replayed["Idempotent-Replayed"] == "true"
+    assert replayed.json() == {"id": first.json()["id"], "secret_omitted": True}
 
 
 def test_admin_lists_endpoints_with_health_and_deliveries(admin_client, api, tenant):

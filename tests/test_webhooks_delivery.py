@@ -16,10 +16,10 @@ from dramatiq.brokers.redis import RedisBroker
 from PIL import Image
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from mediahub.events.outbox import EVENT_TYPES, emit
 from mediahub.webhooks import delivery as delivery_module
 from mediahub.webhooks import signing, transport
 from mediahub.webhooks.actors import QUEUE, deliver_webhook
-from mediahub.webhooks.events import EVENT_TYPES, emit
 from mediahub.webhooks.models import Delivery, Endpoint, Event
 from tasks.scheduler import periodic_jobs, run_job
 from tests.services import free_port

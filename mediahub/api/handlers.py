@@ -3,13 +3,13 @@
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 
-from mediahub.api.errors import error_response, internal_error_body, request_too_large
+from mediahub.api.errors import error_response, http_status, internal_error_body, request_too_large
 
 
 def bad_request(request: HttpRequest, exception=None) -> JsonResponse:
     if isinstance(exception, RequestDataTooBig):  # a form body over DATA_UPLOAD_MAX_MEMORY_SIZE
         too_large = request_too_large()
-        return error_response(too_large.error_code, str(too_large.detail), too_large.status_code)
+        return error_response(too_large.code, too_large.message, http_status(too_large))
     return error_response("bad_request", "The request could not be understood.", 400)
 
 

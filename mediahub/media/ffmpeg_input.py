@@ -159,3 +159,12 @@ def pyav_open_kwargs(demuxer: str | None) -> dict[str, Any]:
         "enable_drefs": "0",
     }
     return {"format": demuxer, "options": options}
+
+
+_PATH = re.compile(r"(?<![\w.~-])(?:file:)?(?:/[^\s'\":,;()\[\]]+)+")
+
+
+def scrub_paths(message: str) -> str:
+    """A tool's message (ffmpeg, ffprobe, Pillow, pypdf) fit to show a tenant: server paths such as
+    a temporary upload or a task's work folder become ``<file>``."""
+    return _PATH.sub("<file>", message)

@@ -10,20 +10,19 @@ from typing import Any
 
 from PIL import Image
 
-from mediahub.api.errors import ApiError
+from mediahub.errors import TooLarge, Unsupported
 from mediahub.media import ffmpeg_input, probe
 
 SNIFF_BYTES = 64 * 1024
 
 
-class UnsupportedMedia(ApiError):
-    def __init__(self, message: str):
-        super().__init__("unsupported_media_type", message, 415)
+class UnsupportedMedia(Unsupported):
+    """Not a kind of file mediahub handles, or one that cannot be decoded."""
 
 
-class MediaTooLarge(ApiError):
+class MediaTooLarge(TooLarge):
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
-        super().__init__(code, message, 413, details)
+        super().__init__(message, code=code, details=details)
 
 
 @dataclass
@@ -116,7 +115,9 @@ def _inspect_av(path: Path, limits: dict[str, Any]) -> Inspection:
     try:
         info = probe.probe_file(path)
     except probe.ProbeError as exc:
-        raise UnsupportedMedia(f"The file could not be decoded: {exc}") from exc
+        raise UnsupportedMedia(
+            f"The file could not be decoded: {ffmpeg_input.scrub_paths(str(exc))}"
+        ) from exc
     video = probe.video_stream(info)
     duration = info.get("duration")
     if video is not None:
@@ -157,9 +158,11 @@ def _inspect_image(path: Path, limits: dict[str, Any]) -> Inspection:
             with Image.open(path) as image:
                 width, height, fmt = image.width, image.height, image.format
     except Image.DecompressionBombError as exc:
-        raise MediaTooLarge("image_too_large", f"The image has too many pixels: {exc}") from exc
+        raise MediaTooLarge(
+            "image_too_large", f"The image has too many pixels: {ffmpeg_input.scrub_paths(str(exc))}"
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UnsupportedMedia(f"The image could not be read: {exc}") from exc
+        raise UnsupportedMedia(f"The image could not be read: {ffmpeg_input.scrub_paths(str(exc))}") from exc
     max_pixels = limits["max_image_pixels"]
     if width * height > max_pixels:
         raise MediaTooLarge(
@@ -194,5 +197,5 @@ def _inspect_document(path: Path, head: bytes) -> Inspection:
     try:
         pages = len(PdfReader(path).pages)
     except (PyPdfError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise UnsupportedMedia(f"The PDF could not be read: {exc}") from exc
+        raise UnsupportedMedia(f"The PDF could not be read: {ffmpeg_input.scrub_paths(str(exc))}") from exc
     return Inspection("document", "application/pdf", probe={"format": "pdf", "pages": pages})

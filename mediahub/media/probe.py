@@ -56,7 +56,9 @@ def _probe_with_ffprobe(path: Path, demuxer: str | None) -> dict[str, Any]:
         raise ProbeError("probing took too long") from exc
     if completed.returncode != 0:
         message = completed.stderr.decode(errors="replace").strip().splitlines()
-        raise ProbeError(message[-1] if message else "ffprobe could not read the file")
+        raise ProbeError(
+            ffmpeg_input.scrub_paths(message[-1]) if message else "ffprobe could not read the file"
+        )
     raw = json.loads(completed.stdout or b"{}")
     fmt = raw.get("format") or {}
     streams = [_ffprobe_stream(s) for s in raw.get("streams", [])]
@@ -96,7 +98,7 @@ def _probe_with_pyav(path: Path, demuxer: str | None) -> dict[str, Any]:
     try:
         container = av.open(str(path), **ffmpeg_input.pyav_open_kwargs(demuxer))
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise ProbeError(str(exc)) from exc
+        raise ProbeError(ffmpeg_input.scrub_paths(str(exc))) from exc
     with container:
         streams = []
         for s in container.streams:

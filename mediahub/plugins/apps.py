@@ -7,8 +7,11 @@ class PluginsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from mediahub.events.outbox import subscribe
         from mediahub.media import playback
-        from mediahub.plugins import tasktypes  # noqa: F401 - registers PluginExecution
+        from mediahub.plugins import services, tasktypes  # noqa: F401 - registers PluginExecution
         from mediahub.plugins.builtins.transcription import caption_tracks
 
+        for event_type in services.TRIGGER_EVENTS:
+            subscribe(event_type, services.on_media_event)
         playback.register_subtitle_source(caption_tracks)

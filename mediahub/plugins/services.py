@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from typing import Any
 
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
-from rest_framework.serializers import ValidationError
 
 from mediahub import crypto
+from mediahub.errors import Invalid, NotFound
+from mediahub.events.models import Event
+from mediahub.events.outbox import emit
 from mediahub.media.models import Media
 from mediahub.media.serializers import PluginRunSerializer
 from mediahub.media.services import representation
+from mediahub.media.tasktypes import named_media
 from mediahub.plugins import registry
 from mediahub.plugins.base import Plugin, media_has_audio
 from mediahub.plugins.models import PluginConfig, PluginResult
-from mediahub.webhooks.events import emit
 from tasks.models import Task
 from tasks.services import create_task
 from tasks.validation import schema_errors
@@ -37,7 +37,7 @@ TRIGGER_EVENTS = ("media.created", "media.ready")
 def get_plugin(name: str) -> Plugin:
     plugin = registry.find_plugin(name)
     if plugin is None:
-        raise Http404(f"No plugin named {name!r}.")
+        raise NotFound(f"No plugin named {name!r}.")
     return plugin
 
 
@@ -73,7 +73,7 @@ def _check(plugin: Plugin, config: Any, *, complete: bool, field: str = "config"
         schema = {key: value for key, value in schema.items() if key != "required"}
     errors = schema_errors(schema, config) or plugin.check_config(config)
     if errors:
-        raise ValidationError({field: errors})
+        raise Invalid({field: errors})
 
 
 def run_on(plugin: Plugin, row: PluginConfig | None) -> list[str]:
@@ -108,7 +108,7 @@ def configure(
     if run_on is not None:
         unknown = sorted(set(run_on) - set(TRIGGER_EVENTS))
         if unknown:
-            raise ValidationError(
+            raise Invalid(
                 {
                     "run_on": [
                         f"Unknown events: {', '.join(unknown)}; choose from {', '.join(TRIGGER_EVENTS)}."
@@ -163,16 +163,11 @@ def execute(*, tenant: Tenant, name: str, media_id: Any, config: dict[str, Any] 
         payload["config"] = config
     try:
         return create_task(tenant, TASK_TYPE, payload)
-    except ValidationError as exc:
-        detail = exc.detail.get("payload") if isinstance(exc.detail, dict) else None
-        raise ValidationError(detail if isinstance(detail, dict) else exc.detail) from None
-
-
-def tenant_media(tenant: Tenant, media_id: Any) -> Media | None:
-    try:
-        return Media.objects.for_tenant(tenant).filter(pk=uuid.UUID(str(media_id))).first()
-    except ValueError:
-        return None
+    except Invalid as exc:
+        payload_errors = exc.details.get("payload")
+        if isinstance(payload_errors, dict):  # name the body's own fields (media_id, config)
+            raise Invalid(payload_errors) from None
+        raise
 
 
 def start_on_event(tenant: Tenant, event_type: str, media: Media) -> list[Task]:
@@ -189,18 +184,18 @@ def start_on_event(tenant: Tenant, event_type: str, media: Media) -> list[Task]:
                 started.append(
                     create_task(tenant, TASK_TYPE, {"plugin": plugin.name, "media_id": str(media.id)})
                 )
-        except ValidationError as exc:
+        except Invalid as exc:
             logger.warning(
                 "plugin %s not started on %s of media %s: %s", plugin.name, event_type, media.id, exc
             )
     return started
 
 
-def on_media_event(tenant: Tenant, event_type: str, data: dict[str, Any]) -> None:
-    """The automatic trigger: subscribed to the media events plugins run on."""
-    media = tenant_media(tenant, data.get("id"))
+def on_media_event(event: Event) -> None:
+    """The automatic trigger: an outbox subscriber of the events plugins run on."""
+    media = named_media(event.tenant, event.data.get("id"))
     if media is not None:
-        start_on_event(tenant, event_type, media)
+        start_on_event(event.tenant, event.type, media)
 
 
 # --- outcomes ---

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-
+from mediahub.errors import Invalid
+from mediahub.media.models import Media
+from mediahub.media.tasktypes import MediaTaskType, named_media
 from mediahub.plugins import registry, services
 from mediahub.plugins.base import Plugin, PluginContext
 from tasks.context import TaskContext
 from tasks.errors import PermanentError, TaskError
 from tasks.models import Task
 from tasks.registry import register
-from tasks.types import TaskType
 from tenants.models import Tenant
 
 
 @register
-class PluginExecution(TaskType):
+class PluginExecution(MediaTaskType):
     name = services.TASK_TYPE
     queue = "plugins"
     payload_schema = {
@@ -35,12 +35,11 @@ class PluginExecution(TaskType):
     # Transcription holds a core for a while: one tenant cannot take every plugin worker.
     max_per_tenant = 4
 
-    def validate_payload(self, tenant: Tenant, payload: dict[str, Any]) -> None:
+    def validate_payload(self, tenant: Tenant, payload: dict[str, Any], media: Media | None) -> None:
         plugin = registry.find_plugin(payload["plugin"])
         if plugin is None:
             names = ", ".join(p.name for p in registry.all_plugins())
             raise _invalid("plugin", f"Unknown plugin {payload['plugin']!r}; available: {names}.")
-        media = services.tenant_media(tenant, payload["media_id"])
         if media is None:
             raise _invalid("media_id", "No such media.")
         problem = services.media_problem(plugin, media)
@@ -48,18 +47,18 @@ class PluginExecution(TaskType):
             raise _invalid("media_id", problem)
         try:
             services.effective_config(tenant, plugin, payload.get("config"))
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"payload": exc.detail}) from None
+        except Invalid as exc:
+            raise Invalid({"payload": exc.details}) from None
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         plugin = _plugin(ctx.task)
-        media = services.tenant_media(ctx.tenant, ctx.payload["media_id"])
+        media = named_media(ctx.tenant, ctx.payload["media_id"])
         if media is None:
             raise PermanentError("The media no longer exists.")
         try:
             config = services.effective_config(ctx.tenant, plugin, ctx.payload.get("config"))
-        except serializers.ValidationError as exc:  # the tenant's config changed since
-            raise PermanentError(f"Invalid plugin config: {exc.detail}") from None
+        except Invalid as exc:  # the tenant's config changed since
+            raise PermanentError(f"Invalid plugin config: {exc.details}") from None
         services.record(media, plugin.name, "processing", task_id=ctx.task.pk)
         ctx.set_phase("running")
         try:
@@ -92,5 +91,5 @@ def _plugin(task: Task) -> Plugin:
     return plugin
 
 
-def _invalid(field: str, message: str) -> serializers.ValidationError:
-    return serializers.ValidationError({"payload": {field: [message]}})
+def _invalid(field: str, message: str) -> Invalid:
+    return Invalid({"payload": {field: [message]}})

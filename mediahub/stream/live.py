@@ -8,16 +8,21 @@ the change that emitted the event. This module is a leaf (Redis only), so the ta
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from redis.client import PubSub
 from redis.exceptions import RedisError
 
 from mediahub import redis
+
+if TYPE_CHECKING:
+    from mediahub.events.models import Event
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +40,13 @@ def message(
     if event_id is not None:
         body["id"] = str(event_id)
     return body
+
+
+def publish_on_commit(event: Event) -> None:
+    """The outbox subscriber (``"*"``): open streams hear of the event once it is committed (they
+    replay it from the outbox if they miss it)."""
+    body = message(event.type, event.data, event.created_at, event.id)
+    transaction.on_commit(functools.partial(publish, event.tenant_id, body))
 
 
 def publish(tenant_id: object, body: dict[str, Any]) -> None:

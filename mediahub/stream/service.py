@@ -24,10 +24,10 @@ from django.db.models import Q, QuerySet
 from redis.client import PubSub
 from redis.exceptions import RedisError
 
-from mediahub.api.errors import ApiError
+from mediahub.errors import Gone, Invalid, RateLimited, Unavailable
+from mediahub.events.models import Event
+from mediahub.events.outbox import EVENT_TYPES
 from mediahub.stream import live
-from mediahub.webhooks.events import EVENT_TYPES
-from mediahub.webhooks.models import Event
 from mediahub.webhooks.slots import Slots
 from tenants.models import Tenant
 
@@ -76,18 +76,15 @@ def parse_filters(types: str | None, media: str | None) -> Filters:
     known = (*EVENT_TYPES, PROGRESS)
     unknown = [name for name in names if not any(_type_matches(name, known_type) for known_type in known)]
     if unknown:
-        raise ApiError(
-            "invalid_input",
+        raise Invalid(
+            {"types": [f"Not an event type: {name}" for name in unknown]},
             f"Unknown event type: {', '.join(unknown)}.",
-            details={"types": [f"Not an event type: {name}" for name in unknown]},
         )
     if media is not None:
         try:
             media = str(uuid.UUID(media))
         except ValueError:
-            raise ApiError(
-                "invalid_input", "media must be a UUID.", details={"media": ["Not a UUID."]}
-            ) from None
+            raise Invalid({"media": ["Not a UUID."]}, "media must be a UUID.") from None
     return Filters(types=names, media=media)
 
 
@@ -98,18 +95,15 @@ def resume_point(tenant: Tenant, last_event_id: str | None) -> Event | None:
     try:
         event_id = uuid.UUID(last_event_id)
     except ValueError:
-        raise ApiError(
-            "invalid_input",
-            "Last-Event-ID must be the id of an event.",
-            details={"last_event_id": ["Not an event id."]},
+        raise Invalid(
+            {"last_event_id": ["Not an event id."]}, "Last-Event-ID must be the id of an event."
         ) from None
     event = Event.objects.for_tenant(tenant).filter(id=event_id).first()
     if event is None:
-        raise ApiError(
-            "event_expired",
+        raise Gone(
             "The Last-Event-ID event is unknown or older than the retention window; "
             "reconnect without it (events in between cannot be replayed).",
-            status_code=410,
+            code="event_expired",
             details={"retention_days": settings.WEBHOOKS_EVENT_RETENTION_DAYS},
         )
     return event
@@ -167,22 +161,24 @@ class Capacity:
     def acquire(self) -> None:
         with Capacity._lock:
             if Capacity._open >= settings.EVENTS_STREAM_MAX_PER_PROCESS:
-                raise _retry_later(
-                    ApiError("stream_capacity", "This server has no free stream slot; retry shortly.", 503)
+                raise Unavailable(
+                    "This server has no free stream slot; retry shortly.",
+                    code="stream_capacity",
+                    retry_after=RETRY_AFTER_SECONDS,
                 )
             Capacity._open += 1
         try:
             self.token = self.tenant_slots.acquire()
         except RedisError:
             self._leave_process()
-            raise ApiError(
-                "service_unavailable", "The events stream is unavailable.", status_code=503
-            ) from None
+            raise Unavailable("The events stream is unavailable.", code="service_unavailable") from None
         if self.token is None:
             self._leave_process()
             limit = settings.EVENTS_STREAM_MAX_PER_TENANT
-            raise _retry_later(
-                ApiError("too_many_streams", f"At most {limit} event streams may be open per tenant.", 429)
+            raise RateLimited(
+                f"At most {limit} event streams may be open per tenant.",
+                code="too_many_streams",
+                retry_after=RETRY_AFTER_SECONDS,
             )
 
     def release(self) -> None:
@@ -210,13 +206,12 @@ def open_stream(tenant: Tenant, filters: Filters, after: Event | None) -> Iterat
     return _frames(tenant, filters, after, pubsub, capacity)
 
 
-def _retry_later(error: ApiError) -> ApiError:
-    error.wait = RETRY_AFTER_SECONDS  # DRF's handler turns it into Retry-After
-    return error
-
-
-def _unavailable() -> ApiError:
-    return _retry_later(ApiError("service_unavailable", "The events stream is unavailable (Redis).", 503))
+def _unavailable() -> Unavailable:
+    return Unavailable(
+        "The events stream is unavailable (Redis).",
+        code="service_unavailable",
+        retry_after=RETRY_AFTER_SECONDS,
+    )
 
 
 def _frames(

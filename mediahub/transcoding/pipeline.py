@@ -12,10 +12,10 @@ from typing import Any
 
 from django.conf import settings
 
-from mediahub.media import ffmpeg_input, probe, storage
+from mediahub.media import ffmpeg_input, hls, probe, storage
 from mediahub.media.models import Media
 from mediahub.presets.selectors import PresetNotFound, ladder_for
-from mediahub.transcoding import ffmpeg, hls
+from mediahub.transcoding import ffmpeg
 from mediahub.transcoding.ladder import Rendition, plan_renditions
 from tasks.context import TaskContext
 from tasks.errors import PermanentError, TaskCancelled, TransientError
@@ -201,7 +201,7 @@ def _encode(ctx: TaskContext, source: Path, output: Path, renditions, info, uplo
     if result.returncode < 0:
         raise TransientError(f"ffmpeg was killed by signal {-result.returncode}.")
     if result.returncode != 0:
-        detail = result.stderr_tail.strip().splitlines()[-3:]
+        detail = ffmpeg_input.scrub_paths(result.stderr_tail).strip().splitlines()[-3:]
         raise PermanentError("ffmpeg could not transcode the media: " + " / ".join(detail))
 
 

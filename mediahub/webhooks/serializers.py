@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
+from mediahub.events.outbox import EVENT_TYPES
 from mediahub.outbound import OutboundRefused, check_url
-from mediahub.webhooks.events import EVENT_TYPES
 from mediahub.webhooks.models import Delivery, DeliveryAttempt, Endpoint
 
 ALL_EVENTS = "*"

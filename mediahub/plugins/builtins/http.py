@@ -11,10 +11,9 @@ from typing import Any
 from django.core import signing as django_signing
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.http import Http404
 
 from mediahub import outbound
-from mediahub.api.errors import Conflict
+from mediahub.errors import Conflict, NotFound
 from mediahub.media import playback, storage
 from mediahub.media.models import Media
 from mediahub.media.services import representation
@@ -109,7 +108,7 @@ def receive_callback(token: str, reply: Any) -> PluginResult:
     try:
         claims = django_signing.loads(token, salt=CALLBACK_SALT, max_age=CALLBACK_MAX_AGE_SECONDS)
     except django_signing.BadSignature:
-        raise Http404("Unknown or expired callback.") from None
+        raise NotFound("Unknown or expired callback.") from None
     with transaction.atomic():
         row = (
             PluginResult.objects.select_for_update()
@@ -118,7 +117,7 @@ def receive_callback(token: str, reply: Any) -> PluginResult:
             .first()
         )
         if row is None:
-            raise Http404("Unknown or expired callback.")
+            raise NotFound("Unknown or expired callback.")
         if row.status != AWAITING_CALLBACK:
             raise Conflict(f"This run is {row.status}; it takes no callback.", code="callback_not_expected")
         return services.complete_later(row, registry.find_plugin(HttpPlugin.name), {"reply": reply})

@@ -1,0 +1,70 @@
+"""The event outbox: ``emit`` records what happened; ``subscribe`` lets other domains react to it.
+
+Every producer (tasks, media, plugins ...) calls ``emit`` inside the transaction that makes the
+change, so the ``Event`` row exists if and only if the change does. Readers find the rows later
+(webhook deliveries, an event stream); in-process subscribers run at once:
+
+    subscribe("media.ready", on_media_ready)   # e.g. in an AppConfig.ready()
+    subscribe("*", on_any_event)               # every event type
+
+A subscriber is called with the new ``Event`` inside ``emit``'s transaction (after the row is
+written), so whatever it writes (a task, a delivery) commits or rolls back with the change, and an
+exception it raises aborts the change: keep subscribers small and let them queue real work as tasks.
+This keeps the arrows pointing down: ``media`` emits ``media.created`` without importing the
+domains (search, plugins, webhooks) that react to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+from mediahub.events.models import Event
+from tenants.models import Tenant
+
+EVENT_TYPES = (
+    "media.created",
+    "media.ready",
+    "media.failed",
+    "media.deleted",
+    "task.created",
+    "task.started",
+    "task.completed",
+    "task.failed",
+    "task.cancelled",
+    "task.retrying",
+    "task.deleted",
+    "batch.created",
+    "batch.finished",
+    "plugin.completed",
+    "plugin.failed",
+    "webhook.test",
+)
+
+ANY = "*"
+
+Subscriber = Callable[[Event], None]
+_subscribers: dict[str, list[Subscriber]] = {}
+
+
+def subscribe(event_type: str, subscriber: Subscriber) -> None:
+    """Call ``subscriber(event)`` inside the transaction of every ``emit`` of ``event_type``
+    (``"*"``: of every type), in the order of subscription."""
+    if event_type != ANY and event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    _subscribers.setdefault(event_type, []).append(subscriber)
+
+
+def emit(tenant: Tenant, event_type: str, data: dict[str, Any]) -> Event:
+    """Record ``event_type`` with ``data`` (the full API representation of the object) and call its
+    subscribers. Must run inside the caller's transaction."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("emit() must be called inside the transaction that makes the change")
+    event = Event.objects.create(tenant=tenant, type=event_type, data=data)
+    for subscriber in [*_subscribers.get(event_type, ()), *_subscribers.get(ANY, ())]:
+        subscriber(event)
+    return event
