@@ -7,6 +7,7 @@ import pytest
 from django.db import transaction
 
 from mediahub import crypto
+from mediahub.events.outbox import emit
 from mediahub.media.models import Media
 from mediahub.plugins.models import PluginConfig
 from tasks.models import Task
@@ -175,8 +176,6 @@ def test_post_tasks_validates_plugin_payloads(api, tenant):
 
 
 def test_enabled_plugins_start_on_their_events_for_the_media_types_they_take(api, tenant, other_tenant):
-    from mediahub.plugins.services import on_media_event
-
     video = make_media(tenant, "video")
     image = make_media(tenant, "image", audio=False, sha256="c" * 64)
     for name, body in {
@@ -187,11 +186,11 @@ def test_enabled_plugins_start_on_their_events_for_the_media_types_they_take(api
         assert api.put(f"/api/v1/plugins/{name}/config", body, format="json").status_code == 200
 
     with transaction.atomic():
-        on_media_event(tenant, "media.created", {"id": str(video.id)})
+        emit(tenant, "media.created", {"id": str(video.id)})
     assert not Task.objects.exists()
     with transaction.atomic():
-        on_media_event(tenant, "media.ready", {"id": str(video.id)})
-        on_media_event(tenant, "media.ready", {"id": str(image.id)})
-        on_media_event(other_tenant, "media.ready", {"id": str(video.id)})  # not theirs
+        emit(tenant, "media.ready", {"id": str(video.id)})
+        emit(tenant, "media.ready", {"id": str(image.id)})
+        emit(other_tenant, "media.ready", {"id": str(video.id)})  # not theirs
     started = sorted((t.payload["plugin"], t.media_id) for t in Task.objects.filter(type="PluginExecution"))
     assert started == sorted([("word_count", video.id), ("storyboard", video.id), ("word_count", image.id)])

@@ -82,6 +82,13 @@ def test_entry_point_plugin_runs_and_its_result_reaches_task_media_and_events(
     assert event.data["media"]["id"] == str(media.id)
 
 
+def test_an_enabled_plugin_runs_on_upload(api, plugins_worker, upload, tmp_path):
+    assert api.put("/api/v1/plugins/word_count/config", {"enabled": True}, format="json").status_code == 200
+    media = upload(make_clip(tmp_path / "a.mp4"), title="started by media.created")
+    task = settled(Task.objects.get(type="PluginExecution", media=media).pk)
+    assert task.status == "completed" and task.result["words"] == 3
+
+
 def test_a_plugin_that_raises_fails_its_task_and_the_worker_lives_on(
     api, plugins_worker, upload, execute, tmp_path
 ):
