@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "mediahub.media",
     "mediahub.presets",
     "mediahub.transcoding",
+    "mediahub.images",
     "mediahub.webhooks",
     "mediahub.stream",
     "mediahub.plugins",
@@ -201,6 +202,16 @@ PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", default=2 * 3600)
 # Lifetime of the presigned URLs handed out for direct uploads.
 DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 3600)
 
+# --- image transforms (mediahub/images) ---
+# Renders at once per API process, and requests that may wait for one; beyond that the API answers
+# 503 + Retry-After, so a flood of new transform URLs cannot hold every request thread.
+IMAGE_TRANSFORM_CONCURRENCY = env.int("IMAGE_TRANSFORM_CONCURRENCY", default=1)
+IMAGE_TRANSFORM_QUEUE = env.int("IMAGE_TRANSFORM_QUEUE", default=2)
+IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS = env.float("IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS", default=5.0)
+# Wall-clock bound of one render (libvips is told to stop) and of one video frame extraction.
+IMAGE_TRANSFORM_TIMEOUT_SECONDS = env.float("IMAGE_TRANSFORM_TIMEOUT_SECONDS", default=20.0)
+IMAGE_TRANSFORM_MAX_OPS = env.int("IMAGE_TRANSFORM_MAX_OPS", default=16)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -333,5 +344,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # pgserver narrates every pg_ctl call at INFO.
         "pgserver": {"level": "WARNING"},
+        # libvips narrates every operation at INFO.
+        "pyvips": {"level": "WARNING"},
     },
 }

@@ -14,12 +14,18 @@ DEFAULT_HLS_LADDER: list[dict[str, Any]] = [
 
 DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
     "auto_transcode": True,
+    # Remove EXIF/GPS/XMP from stored image originals on upload (orientation applied first).
+    "strip_metadata": True,
     "hls_ladder": DEFAULT_HLS_LADDER,
     "limits": {
         "max_upload_bytes": {"video": 10 * GB, "audio": 1 * GB, "image": 50 * MB, "document": 200 * MB},
-        # Longest side of a video or image the tenant may upload, in pixels (4K UHD).
+        # Longest side of a video the tenant may upload, in pixels (4K UHD).
         "max_video_dimension": 3840,
+        # Images: pixel count (decompression bombs) and longest side, well above 8K.
         "max_image_pixels": 100_000_000,
+        "max_image_dimension": 30_000,
+        # Longest side of an image transform's output.
+        "max_transform_dimension": 4096,
     },
 }
 

@@ -58,6 +58,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "hls",
             "thumbnail_url",
             "plugins",
+            "placeholder",
             "derived_from",
             "error",
             "created_at",

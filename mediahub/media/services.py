@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from mediahub.errors import ApplicationError, Conflict, Invalid
 from mediahub.events.outbox import emit
+from mediahub.images.originals import poster_placeholder, prepare_original
 from mediahub.media import storage
 from mediahub.media.inspection import MediaTooLarge, inspect_file
 from mediahub.media.models import DirectUpload, Media
@@ -89,10 +90,17 @@ def ingest_file(
         _discard(stored_as)
         raise
 
+    placeholder, rewritten = "", False
+    if inspection.type == Media.Type.IMAGE:
+        image = prepare_original(path, strip_metadata=tenant.effective_settings["strip_metadata"])
+        placeholder, rewritten = image.placeholder, image.rewritten
+        if rewritten:
+            size_bytes, inspection.width, inspection.height = path.stat().st_size, image.width, image.height
+
     media_id = stored_as.media_id if stored_as else uuid.uuid4()
     filename = safe_filename(fields.filename)
     key = stored_as.key if stored_as else storage.original_key(tenant.id, media_id, filename)
-    if stored_as is None:
+    if stored_as is None or rewritten:
         storage.get_store().upload_file(path, key, inspection.content_type)
 
     transcode = inspection.type in TRANSCODABLE and (
@@ -117,6 +125,7 @@ def ingest_file(
         height=inspection.height,
         probe=inspection.probe,
         original_key=key,
+        placeholder=placeholder,
     )
     try:
         with transaction.atomic():
@@ -185,7 +194,8 @@ def mark_processing(media: Media) -> None:
 
 def mark_ready(media: Media, hls: dict[str, Any], poster_key: str) -> None:
     media.status, media.hls, media.poster_key, media.error = Media.Status.READY, hls, poster_key, ""
-    media.save(update_fields=["status", "hls", "poster_key", "error", "updated_at"])
+    media.placeholder = poster_placeholder(storage.get_store(), poster_key) if poster_key else ""
+    media.save(update_fields=["status", "hls", "poster_key", "placeholder", "error", "updated_at"])
     emit(media.tenant, "media.ready", representation(media))
 
 

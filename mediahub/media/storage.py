@@ -13,11 +13,12 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from boto3.s3.transfer import TransferConfig
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 
 from mediahub import crypto
@@ -54,6 +55,11 @@ def poster_key(tenant_id: Any, media_id: Any) -> str:
     return f"{media_prefix(tenant_id, media_id)}poster.jpg"
 
 
+def derived_key(tenant_id: Any, media_id: Any, name: str) -> str:
+    """Outputs made from the media (image transforms, video frames); deleted with the media."""
+    return f"{media_prefix(tenant_id, media_id)}derived/{name}"
+
+
 @dataclass(frozen=True)
 class PartUrl:
     part_number: int
@@ -77,6 +83,20 @@ class ObjectStore:
     def read_bytes(self, key: str) -> bytes:
         with self.storage.open(key, "rb") as fh:
             return fh.read()
+
+    def read_bytes_if_exists(self, key: str) -> bytes | None:
+        """The object's bytes in one request, or None when there is no such object."""
+        try:
+            return Path(self.storage.path(key)).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def open_stream(self, key: str) -> BinaryIO:
+        """A forward-only binary stream of the object (read as it arrives on S3)."""
+        return open(self.storage.path(key), "rb")
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        self.storage.save(key, ContentFile(data))
 
     def exists(self, key: str) -> bool:
         return self.storage.exists(key)
@@ -126,6 +146,19 @@ class S3ObjectStore(ObjectStore):
 
     def download_file(self, key: str, path: Path) -> None:
         self.client.download_file(self.bucket, key, str(path), Config=TRANSFER_CONFIG)
+
+    def read_bytes_if_exists(self, key: str) -> bytes | None:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+
+    def open_stream(self, key: str) -> BinaryIO:
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
 
     def delete_prefix(self, prefix: str) -> None:
         paginator = self.client.get_paginator("list_objects_v2")
