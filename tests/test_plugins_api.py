@@ -194,3 +194,11 @@ def test_enabled_plugins_start_on_their_events_for_the_media_types_they_take(api
         emit(other_tenant, "media.ready", {"id": str(video.id)})  # not theirs
     started = sorted((t.payload["plugin"], t.media_id) for t in Task.objects.filter(type="PluginExecution"))
     assert started == sorted([("word_count", video.id), ("storyboard", video.id), ("word_count", image.id)])
+
+
+def test_cancel_and_retry_work_as_for_every_task_and_show_on_the_media(api, tenant):
+    media = make_media(tenant, "video")
+    task = api.post("/api/v1/plugins/storyboard/execute", {"media_id": str(media.id)}, format="json").json()
+    assert api.post(f"/api/v1/tasks/{task['id']}/cancel").json()["status"] == "cancelled"
+    assert api.get(f"/api/v1/media/{media.id}").json()["plugins"]["storyboard"]["status"] == "cancelled"
+    assert api.post(f"/api/v1/tasks/{task['id']}/retry").json()["status"] == "pending"
