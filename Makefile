@@ -12,6 +12,7 @@ $(INSTALLED): pyproject.toml tests/plugin_package/pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pip install --quiet ./tests/plugin_package
+	./deploy/fetch_assets.sh
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -34,4 +35,6 @@ bench: install
 	$(BIN)/python benchmarks/upload_memory.py
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/images.py
+	$(BIN)/python benchmarks/cli_upload.py
 	$(BIN)/python benchmarks/plugins.py

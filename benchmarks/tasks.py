@@ -60,7 +60,7 @@ def main() -> None:
     (argv,) = [a for a in worker_process_argvs() if "test_echo" in a]
     print(f"broker: {args.broker}; worker: {' '.join(argv[1:])}")
     worker = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
-    tenant, _ = create_tenant("Benchmark")
+    tenant, _ = create_tenant(name="Benchmark")
     try:
         wait_done(tenant, [create(tenant, 0)], timeout=120)  # warm-up: the worker is up
         latency(tenant, args.latency_tasks)
@@ -74,7 +74,7 @@ def main() -> None:
 def create(tenant, value):
     from tasks.services import create_task
 
-    return create_task(tenant, "TestEcho", {"value": value})
+    return create_task(tenant=tenant, type_name="TestEcho", payload={"value": value})
 
 
 def wait_done(tenant, tasks, timeout: float) -> None:
@@ -126,7 +126,7 @@ def api(rows: int) -> None:
     from tenants.services import create_tenant
     from tests.conftest import client_for
 
-    tenants = [create_tenant(f"Bulk {i}")[0] for i in range(10)]
+    tenants = [create_tenant(name=f"Bulk {i}")[0] for i in range(10)]
     statuses = ["completed"] * 6 + ["failed", "cancelled", "pending", "scheduled"]
     types = ["TestEcho", "TestLimited", "TestLongFFmpeg"]
     now = timezone.now()

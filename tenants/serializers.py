@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
+from tenants.defaults import HLS_SEGMENT_TYPES
 from tenants.models import SCOPES, ApiKey, Tenant
 
 
@@ -24,7 +25,7 @@ class TenantSerializer(serializers.ModelSerializer):
     def get_usage(self, tenant: Tenant) -> dict:
         from tenants.selectors import tenant_usage
 
-        return tenant_usage(tenant)
+        return tenant_usage(tenant=tenant)
 
 
 class LadderRungSerializer(serializers.Serializer):
@@ -103,6 +104,8 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     auto_transcode = serializers.BooleanField(required=False)
     strip_metadata = serializers.BooleanField(required=False)
     hls_ladder = LadderSettingField(required=False)
+    fast_start = serializers.BooleanField(required=False)
+    hls_segment_type = serializers.ChoiceField(choices=HLS_SEGMENT_TYPES, required=False)
     limits = LimitsSerializer(required=False)
 
 

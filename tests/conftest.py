@@ -1,24 +1,29 @@
+import dramatiq
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tenants.services import create_tenant, issue_api_key
+from tests.task_helpers import running_worker
 
 
 @pytest.fixture
 def tenant(db):
-    tenant, _ = create_tenant("Acme")
+    tenant, _ = create_tenant(name="Acme")
     return tenant
 
 
 @pytest.fixture
 def other_tenant(db):
-    tenant, _ = create_tenant("Globex")
+    tenant, _ = create_tenant(name="Globex")
     return tenant
 
 
 def client_for(tenant, scopes=("admin",)) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_api_key(tenant, 'test', list(scopes)).key}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {issue_api_key(tenant=tenant, name='test', scopes=list(scopes)).key}"
+    )
     return client
 
 
@@ -44,12 +49,31 @@ def task_broker(request):
 
 
 @pytest.fixture
+def worker():
+    """A real Dramatiq worker on the transcoding queue (one thread, as in production)."""
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    with running_worker(broker, threads=1, queues={"video_transcoding"}) as running:
+        yield running
+
+
+@pytest.fixture
+def local_storage(tmp_path):
+    """The embedded default: local files instead of the session's S3 server."""
+    storages = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "storage"), "allow_overwrite": True},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield tmp_path / "storage"
+
+
+@pytest.fixture
 def plugins_worker():
     """An in-process worker on the PluginExecution queue (two threads)."""
-    import dramatiq
-
-    from tests.task_helpers import running_worker
-
     broker = dramatiq.get_broker()
     broker.flush_all()
     with running_worker(broker, threads=2, queues={"plugins"}) as running:

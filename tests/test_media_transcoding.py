@@ -1,9 +1,5 @@
 """The VideoTranscoding pipeline with a real worker, ffmpeg, SeaweedFS S3 and HTTP playback."""
 
-import json
-import subprocess
-
-import dramatiq
 import m3u8
 import psutil
 import pytest
@@ -19,18 +15,11 @@ from mediahub.webhooks.models import Event
 from tasks import services as task_services
 from tasks.models import Task
 from tenants.services import issue_api_key
+from tests.hls_checks import ffprobe_streams
 from tests.media_files import make_clip
-from tests.task_helpers import running_worker, wait_for
+from tests.task_helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def worker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=1, queues={"video_transcoding"}) as running:
-        yield running
 
 
 def upload(base_url: str, key: str, path, **fields) -> dict:
@@ -52,25 +41,6 @@ def wait_until_settled(media_id, timeout=120) -> Media:
     )
 
 
-def ffprobe_streams(url: str) -> list[dict]:
-    completed = subprocess.run(
-        [
-            settings.FFPROBE_BINARY,
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,width,height",
-            "-of",
-            "json",
-            url,
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    return json.loads(completed.stdout or b"{}").get("streams", [])
-
-
 def stored_keys(prefix: str) -> list[str]:
     listing = storage.get_store().client.list_objects_v2(Bucket=settings.S3_BUCKET, Prefix=prefix)
     return [obj["Key"] for obj in listing.get("Contents", [])]
@@ -82,7 +52,7 @@ def ffmpeg_children() -> list[psutil.Process]:
 
 @pytest.mark.slow
 def test_upload_to_ready_to_playback_over_http(live_server, tenant, other_tenant, worker, tmp_path):
-    key = issue_api_key(tenant, "e2e", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="e2e", scopes=["admin"]).key
     source = make_clip(tmp_path / "talk.mp4", size="854x480", seconds=4, fps=10)
     created = upload(live_server.url, key, source)
     assert created["status"] == "processing"
@@ -125,7 +95,7 @@ def test_upload_to_ready_to_playback_over_http(live_server, tenant, other_tenant
     ]
 
     # Another tenant's key gets 404, a tampered token 401.
-    other_key = issue_api_key(other_tenant, "x", ["admin"]).key
+    other_key = issue_api_key(tenant=other_tenant, name="x", scopes=["admin"]).key
     headers = {"Authorization": f"Bearer {other_key}"}
     for path in ["", "/download", "/hls/master.m3u8"]:
         assert (
@@ -147,7 +117,9 @@ def test_portrait_source_without_audio(tenant, worker, tmp_path, api_upload):
 
     # A rerun makes only what is missing.
     default_storage.delete(f"tenants/{tenant.id}/media/{media.id}/hls/360p/rendition.json")
-    rerun = task_services.create_task(tenant, "VideoTranscoding", {"media_id": str(media.id)})
+    rerun = task_services.create_task(
+        tenant=tenant, type_name="VideoTranscoding", payload={"media_id": str(media.id)}
+    )
     wait_for(lambda: Task.objects.get(pk=rerun.pk).status == "completed", timeout=60)
     rerun.refresh_from_db()
     assert rerun.result["encoded"] == ["360p"]
@@ -171,7 +143,9 @@ def test_undecodable_original_fails_at_once_and_the_worker_keeps_going(tenant, w
     key = Media.objects.get(id=broken["id"]).original_key
     default_storage.delete(key)
     default_storage.save(key, ContentFile(b"not media any more " * 1000))
-    task = task_services.create_task(tenant, "VideoTranscoding", {"media_id": broken["id"]})
+    task = task_services.create_task(
+        tenant=tenant, type_name="VideoTranscoding", payload={"media_id": broken["id"]}
+    )
     good = api_upload(make_clip(tmp_path / "b.mp4", size="160x90"))
 
     failed = wait_until_settled(broken["id"])
@@ -187,7 +161,7 @@ def test_cancel_mid_transcode_kills_ffmpeg_and_leaves_nothing_ready(tenant, work
     media = api_upload(make_clip(tmp_path / "long.mp4", size="640x360", seconds=30, fps=25))
     task = Task.objects.get(media_id=media["id"])
     wait_for(lambda: ffmpeg_children() and Task.objects.get(pk=task.pk).phase == "running", timeout=60)
-    task_services.cancel_task(task, reason="test")
+    task_services.cancel_task(task=task, reason="test")
     wait_for(lambda: not ffmpeg_children(), timeout=5)
     wait_for(lambda: Task.objects.get(pk=task.pk).status == "cancelled", timeout=10)
     media = Media.objects.get(id=media["id"])

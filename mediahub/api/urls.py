@@ -9,6 +9,7 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SwaggerUIView.as_view(url_name="schema"), name="docs"),
     path("", include("tenants.urls")),
+    path("", include("mediahub.imports.urls")),
     path("", include("mediahub.media.urls")),
     path("", include("mediahub.images.urls")),
     path("", include("mediahub.webhooks.urls")),

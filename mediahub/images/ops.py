@@ -298,6 +298,18 @@ def validate_chain(ops: list[Op], *, is_video: bool) -> None:
         raise OpError("frame", "'frame' applies to videos only.")
 
 
+def image_ops_problem(text: str, *, max_ops: int = 16) -> str | None:
+    """Why ``text`` cannot be an image preset's ops (None if it can): it must parse, and may name
+    neither another preset nor a video frame (a preset applies to any image)."""
+    try:
+        ops = parse(text, max_ops=max_ops)
+    except OpError as exc:
+        return str(exc)
+    if any(op.name in ("preset", "frame") for op in ops):
+        return "An image preset may not use 'preset' or 'frame'."
+    return None
+
+
 def canonical(ops: list[Op]) -> str:
     return "-/" + "/-/".join(str(op) for op in ops) if ops else ""
 

@@ -18,8 +18,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from mediahub import errors
-from mediahub.images import frames, gate, signing
+from mediahub.images import frames, gate, signing, urlsigning
 from mediahub.images import ops as image_ops
+from mediahub.images.memory import output_cache
 from mediahub.images.ops import Op, OpError
 from mediahub.images.pipeline import CONTENT_TYPES, EXTENSIONS, Job, Output, TransformFailed, render
 from mediahub.media import storage
@@ -161,9 +162,13 @@ def _preset_ops(tenant, name: str) -> str:
 
 
 def cached(transform: Transform) -> Rendered | None:
-    data = storage.get_store().read_bytes_if_exists(transform.key)
+    memory = output_cache()
+    data = memory.get(transform.key)
     if data is None:
-        return None
+        data = storage.get_store().read_bytes_if_exists(transform.key)
+        if data is None:
+            return None
+        memory.put(transform.key, data)
     return Rendered(data, CONTENT_TYPES[transform.format], cached=True)
 
 
@@ -178,6 +183,7 @@ def render_transform(transform: Transform) -> Rendered:
     except gate.Saturated as exc:
         raise busy("Too many transforms are running; try again shortly.", "transforms_busy") from exc
     storage.get_store().put_bytes(transform.key, output.data, output.content_type)
+    output_cache().put(transform.key, output.data)
     return Rendered(output.data, output.content_type, cached=False)
 
 
@@ -208,13 +214,14 @@ def _render(transform: Transform) -> Output:
 
 
 def _stored_source(key: str) -> Callable[[], pyvips.Source]:
-    """Opens the stored object as a libvips source that decodes while the bytes arrive."""
+    """The stored object as a libvips source, read in one request. (Streaming it through a custom
+    source measured slower: libvips pulls 4 KB at a time through a Python callback.)"""
 
     def open_source() -> pyvips.Source:
-        stream = storage.get_store().open_stream(key)
-        source = pyvips.SourceCustom()
-        source.on_read(stream.read)
-        return source
+        data = storage.get_store().read_bytes_if_exists(key)
+        if data is None:
+            raise errors.NotFound("The media's original is missing from storage.")
+        return pyvips.Source.new_from_memory(data)
 
     return open_source
 
@@ -250,7 +257,7 @@ def signed_url(*, media: Media, ops_text: str, expires_in: int | None, base_url:
     key = signing.current_key(media.tenant)
     expires_at = timezone.now() + timedelta(seconds=expires_in) if expires_in else None
     expires = int(expires_at.timestamp()) if expires_at else 0
-    path = signing.sign_path(key.id, signing.key_secret(key), media.id, ops_text, expires)
+    path = urlsigning.sign_path(key.id, signing.key_secret(key), media.id, ops_text, expires)
     return SignedUrl(f"{base_url}{path}", expires_at)
 
 
@@ -267,10 +274,10 @@ def resolve_signed(*, key_id: str, sig: str, token: str, accept: str) -> SignedT
     if key is None:
         raise errors.Forbidden("The link is invalid or has expired.")
     try:
-        request = signing.verify(signing.key_secret(key), key.id, sig, token)
-    except signing.BadSignature as exc:
+        request = urlsigning.verify(signing.key_secret(key), key.id, sig, token)
+    except urlsigning.BadSignature as exc:
         raise errors.Forbidden("The link is invalid or has expired.") from exc
-    except signing.Expired as exc:
+    except urlsigning.Expired as exc:
         raise errors.Forbidden("The link has expired.", code="link_expired") from exc
     media = Media.objects.for_tenant(key.tenant).filter(id=request.media_id).select_related("tenant").first()
     if media is None:

@@ -106,8 +106,7 @@ class SignedTransformView(TransformViewMixin, APIView):
         )
         max_age = YEAR if not signed.expires else max(0, min(YEAR, signed.expires - int(time.time())))
         response = serve(request, signed.transform, f"public, max-age={max_age}, immutable")
-        response["Access-Control-Allow-Origin"] = "*"
-        return response
+        return playback.with_playback_cors(request, response)
 
 
 class SigningKeyView(ApiView):

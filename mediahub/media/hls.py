@@ -37,12 +37,15 @@ SUBTITLES_GROUP = "subs"
 def build_master(
     renditions: list[dict[str, Any]],
     uri_for: Callable[[str], str],
+    segment_type: str = "mpegts",
     subtitles: Sequence[dict[str, str]] = (),
 ) -> str:
     """A master playlist listing ``renditions``; ``uri_for(name)`` gives each variant's URI.
+    fMP4 segments need HLS version 7 (``EXT-X-MAP`` in media playlists); MPEG-TS plays from 3.
     ``subtitles`` (``{"name", "language", "uri"}`` of WebVTT playlists) form one SUBTITLES group
     that every variant refers to."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    version = 7 if segment_type == "fmp4" else 3
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{version}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for track in subtitles:
         lines.append(
             f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{SUBTITLES_GROUP}",NAME="{track["name"]}",'

@@ -8,13 +8,15 @@ playback token, and a variant playlist's segment URIs are presigned storage URLs
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 from mediahub import crypto
 from mediahub.media import storage
@@ -22,8 +24,8 @@ from mediahub.media.hls import build_master
 from mediahub.media.models import Media
 
 TOKEN_PURPOSE = "mediahub.media.playback"
+_MAP_URI = re.compile(r'URI="([^"]+)"')
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
-SEGMENT_CONTENT_TYPE = "video/mp2t"
 
 
 def base_url(request: HttpRequest | None) -> str:
@@ -74,8 +76,17 @@ def subtitle_tracks(media: Media) -> list[SubtitleTrack]:
     return [track for source in _subtitle_sources for track in source(media)]
 
 
+# Where each segment type's timeline starts on the 90 kHz clock players align WebVTT cues with
+# (``X-TIMESTAMP-MAP``): ffmpeg's MPEG-TS muxer starts at 1.4 s (its -muxdelay 0.7 s, twice), fMP4 at 0.
+TIMELINE_START_90K = {"mpegts": 126000, "fmp4": 0}
+
+
 def subtitles_url(media: Media, name: str, base: str, token: str) -> str:
     return f"{base}/api/v1/media/{media.id}/hls/subtitles/{quote(name)}.m3u8?token={quote(token)}"
+
+
+def captions_url(media: Media, name: str, base: str, token: str) -> str:
+    return f"{base}/api/v1/media/{media.id}/hls/subtitles/{quote(name)}.vtt?token={quote(token)}"
 
 
 def playable_master(media: Media, base: str, token: str) -> str:
@@ -84,35 +95,79 @@ def playable_master(media: Media, base: str, token: str) -> str:
         for t in subtitle_tracks(media)
     ]
     return build_master(
-        media.hls["renditions"], lambda name: variant_url(media, name, base, token), subtitles
+        media.hls["renditions"],
+        lambda name: variant_url(media, name, base, token),
+        segment_type=media.hls.get("segment_type", "mpegts"),
+        subtitles=subtitles,
     )
 
 
-def playable_subtitles(track: SubtitleTrack, base: str) -> str:
-    """A one-segment WebVTT media playlist: the whole caption file, presigned."""
-    url = storage.get_store().url(track.vtt_key, base_url=base, ttl=settings.PLAYBACK_URL_TTL_SECONDS)
+def find_rendition(media: Media, name: str) -> dict[str, Any] | None:
+    """A rendition of the master, or one only an early master listed (players that loaded it
+    keep playing after the ladder is published)."""
+    listed = [*media.hls["renditions"], *media.hls.get("early", [])]
+    return next((r for r in listed if r["name"] == name), None)
+
+
+def playable_subtitles(media: Media, track: SubtitleTrack, base: str, token: str) -> str:
+    """A one-segment WebVTT media playlist: the whole caption file (``playable_captions``)."""
     return (
         "#EXTM3U\n#EXT-X-VERSION:3\n"
         f"#EXT-X-TARGETDURATION:{max(1, math.ceil(track.duration))}\n"
         "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n"
-        f"#EXTINF:{track.duration:.3f},\n{url}\n#EXT-X-ENDLIST\n"
+        f"#EXTINF:{track.duration:.3f},\n{captions_url(media, track.name, base, token)}\n"
+        "#EXT-X-ENDLIST\n"
     )
 
 
+def playable_captions(media: Media, track: SubtitleTrack) -> str:
+    """The track's WebVTT file with the ``X-TIMESTAMP-MAP`` header that aligns its cue times with
+    the segments' timeline (Safari needs it; hls.js honours it)."""
+    text = storage.get_store().read_bytes(track.vtt_key).decode()
+    start = TIMELINE_START_90K.get(media.hls.get("segment_type", "mpegts"), 0)
+    first, _, rest = text.partition("\n")
+    return f"{first}\nX-TIMESTAMP-MAP=MPEGTS:{start},LOCAL:00:00:00.000\n{rest}"
+
+
 def playable_variant(media: Media, rendition: dict[str, Any], base: str) -> str:
-    """The stored variant playlist with every segment URI replaced by a presigned storage URL."""
+    """The stored variant playlist with every segment URI (and fMP4's ``EXT-X-MAP`` initialisation
+    segment) replaced by a presigned storage URL."""
     store = storage.get_store()
     playlist_key = rendition["playlist_key"]
     folder = playlist_key.rsplit("/", 1)[0]
+
+    def signed(name: str) -> str:
+        return store.url(
+            f"{folder}/{name}",
+            base_url=base,
+            ttl=settings.PLAYBACK_URL_TTL_SECONDS,
+            content_type=storage.content_type_for(name),
+        )
+
     text = store.read_bytes(playlist_key).decode()
     lines = []
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            line = store.url(
-                f"{folder}/{line}",
-                base_url=base,
-                ttl=settings.PLAYBACK_URL_TTL_SECONDS,
-                content_type=SEGMENT_CONTENT_TYPE,
-            )
+            line = signed(line)
+        elif line.startswith("#EXT-X-MAP:"):
+            line = _MAP_URI.sub(lambda match: f'URI="{signed(match.group(1))}"', line)
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def with_playback_cors(request: HttpRequest, response: HttpResponse, preflight: bool = False) -> HttpResponse:
+    """These links carry their own signature (no cookie, no key), so pages on the origins in
+    ``PLAYBACK_CORS_ORIGINS`` may fetch them: segments for hls.js, parts for browser uploads."""
+    origin = request.headers.get("Origin")
+    allowed = settings.PLAYBACK_CORS_ORIGINS
+    if origin is None or ("*" not in allowed and origin not in allowed):
+        return response
+    response["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+    response["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, Accept-Ranges, ETag"
+    if "*" not in allowed:
+        patch_vary_headers(response, ["Origin"])
+    if preflight:
+        response["Access-Control-Allow-Methods"] = "GET, HEAD, PUT"
+        response["Access-Control-Allow-Headers"] = "Range, Content-Type"
+        response["Access-Control-Max-Age"] = "86400"
+    return response

@@ -22,9 +22,9 @@ def timestamp(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
-def build(cues: Iterable[Cue], header: tuple[str, ...] = ()) -> str:
+def build(cues: Iterable[Cue]) -> str:
     """A WebVTT file; cue text has blank lines and ``-->`` removed (they would end the cue)."""
-    blocks = ["\n".join(["WEBVTT", *header])]
+    blocks = ["WEBVTT"]
     for cue in cues:
         text = "\n".join(line for line in cue.text.replace("-->", "→").splitlines() if line.strip())
         blocks.append(f"{timestamp(cue.start)} --> {timestamp(max(cue.end, cue.start))}\n{text}")

@@ -25,9 +25,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 CAPTIONS = "captions.vtt"
 TRANSCRIPT = "transcript.json"
-# ffmpeg's MPEG-TS muxer starts the timeline at 1.4 s (90 kHz clock; its default -muxdelay 0.7 s
-# twice): HLS players align WebVTT cue times to our TS segments with this map.
-HLS_TIMESTAMP_MAP = "X-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000"
 DEFAULT_MODEL = "tiny.en"
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "it": "Italiano"}
 
@@ -112,7 +109,7 @@ class Transcription(Plugin):
                 ctx.set_progress(10 + 85 * min(1.0, segment.end / duration))
         text = " ".join(s["text"] for s in segments)
         cues = [vtt.Cue(s["start"], s["end"], s["text"]) for s in segments]
-        ctx.save_text(CAPTIONS, vtt.build(cues, header=(HLS_TIMESTAMP_MAP,)))
+        ctx.save_text(CAPTIONS, vtt.build(cues))
         ctx.save_json(TRANSCRIPT, {"language": config["language"], "text": text, "segments": segments})
         return {
             "audio": True,
