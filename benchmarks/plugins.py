@@ -81,13 +81,13 @@ def main() -> None:
     from mediahub.media.uploads import file_sha256
     from tenants.services import create_tenant
 
-    tenant, _ = create_tenant(f"bench-plugins-{time.time_ns()}")
+    tenant, _ = create_tenant(name=f"bench-plugins-{time.time_ns()}")
     with tempfile.TemporaryDirectory() as folder:
         clip = make_clip(Path(folder), args.seconds)
         media = media_services.ingest_file(
-            tenant,
-            clip,
-            media_services.MediaFields(clip.name, auto_transcode=False),
+            tenant=tenant,
+            path=clip,
+            fields=media_services.MediaFields(clip.name, auto_transcode=False),
             sha256=file_sha256(clip),
             size_bytes=clip.stat().st_size,
         ).media

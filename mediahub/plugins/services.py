@@ -16,7 +16,7 @@ from mediahub.events.models import Event
 from mediahub.events.outbox import emit
 from mediahub.media.models import Media
 from mediahub.media.serializers import PluginRunSerializer
-from mediahub.media.services import representation
+from mediahub.media.serializers import event_data as media_data
 from mediahub.media.tasktypes import named_media
 from mediahub.plugins import registry
 from mediahub.plugins.base import Plugin, media_has_audio
@@ -260,5 +260,5 @@ def event_data(media: Media, row: PluginResult) -> dict[str, Any]:
         "plugin": row.plugin,
         "task": str(row.task_id) if row.task_id else None,
         **_result_data(row),
-        "media": representation(media),
+        "media": media_data(media),
     }

@@ -16,7 +16,7 @@ from mediahub import outbound
 from mediahub.errors import Conflict, NotFound
 from mediahub.media import playback, storage
 from mediahub.media.models import Media
-from mediahub.media.services import representation
+from mediahub.media.serializers import event_data as media_data
 from mediahub.plugins import registry, services
 from mediahub.plugins.base import Plugin, PluginContext
 from mediahub.plugins.models import PluginResult
@@ -58,7 +58,7 @@ class HttpPlugin(Plugin):
         base = playback.base_url(None)
         body = json.dumps(
             {
-                "media": representation(media),
+                "media": media_data(media),
                 "download_url": storage.get_store().url(
                     media.original_key, base_url=base, ttl=DOWNLOAD_URL_TTL_SECONDS
                 ),
