@@ -162,7 +162,7 @@ def execute(*, tenant: Tenant, name: str, media_id: Any, config: dict[str, Any] 
     if config is not None:
         payload["config"] = config
     try:
-        return create_task(tenant, TASK_TYPE, payload)
+        return create_task(tenant=tenant, type_name=TASK_TYPE, payload=payload)
     except Invalid as exc:
         payload_errors = exc.details.get("payload")
         if isinstance(payload_errors, dict):  # name the body's own fields (media_id, config)
@@ -182,7 +182,11 @@ def start_on_event(tenant: Tenant, event_type: str, media: Media) -> list[Task]:
         try:
             with transaction.atomic():
                 started.append(
-                    create_task(tenant, TASK_TYPE, {"plugin": plugin.name, "media_id": str(media.id)})
+                    create_task(
+                        tenant=tenant,
+                        type_name=TASK_TYPE,
+                        payload={"plugin": plugin.name, "media_id": str(media.id)},
+                    )
                 )
         except Invalid as exc:
             logger.warning(
