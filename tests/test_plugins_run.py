@@ -4,7 +4,6 @@
 import json
 import subprocess
 
-import dramatiq
 import m3u8
 import pytest
 import webvtt
@@ -17,7 +16,7 @@ from mediahub.plugins.base import plugin_prefix
 from mediahub.webhooks.models import Event
 from tasks.models import Task
 from tests.media_files import make_clip
-from tests.task_helpers import running_worker, wait_for
+from tests.task_helpers import queue_worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -210,14 +209,12 @@ def test_silent_audio_gives_an_empty_transcript(plugins_worker, upload, execute,
 
 
 @pytest.mark.slow
-def test_captions_join_the_hls_master_as_a_subtitles_group(api, tenant, tmp_path):
+def test_captions_join_the_hls_master_and_the_transcript_feeds_search(api, tenant, tmp_path):
     clip = tmp_path / "talk.mp4"
     speech = speak(tmp_path / "speech.wav")
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:r=10", "-i", str(speech), "-shortest", "-c:v", "libx264",
            "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip))  # fmt: skip
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=2, queues={"plugins", "video_transcoding"}):
+    with queue_worker({"plugins", "video_transcoding", "embeddings"}, threads=2):
         with open(clip, "rb") as fh:
             created = api.post("/api/v1/media", {"file": fh}, format="multipart").json()
         media = wait_for(
@@ -227,7 +224,17 @@ def test_captions_join_the_hls_master_as_a_subtitles_group(api, tenant, tmp_path
             "/api/v1/plugins/transcription/execute", {"media_id": str(media.id)}, format="json"
         )
         task = settled(response.json()["id"], timeout=300)
-    assert task.status == "completed", task.error
+        assert task.status == "completed", task.error
+        # The transcript joins the media's search text: it is embedded again and found by its words.
+        wait_for(
+            lambda: (
+                api.get(f"/api/v1/media/{media.id}").json()["embedding"]["status"] == "current"
+                and not Task.objects.filter(type="EmbeddingGeneration", status__in=Task.OPEN).exists()
+            ),
+            timeout=180,
+        )
+    found = api.get("/api/v1/search", {"q": "lazy dog"}).json()["results"]
+    assert found and found[0]["media"]["id"] == str(media.id)
 
     master_url = api.get(f"/api/v1/media/{media.id}").json()["hls"]["master_url"]
     master = m3u8.loads(api.get(master_url).content.decode())

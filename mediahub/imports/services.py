@@ -59,5 +59,7 @@ def start_import(
             description=description,
             metadata=metadata or {},
         )
-        task = create_task(tenant, IMPORT_TASK, {"media_id": str(media.id), **payload}, media=media)
+        task = create_task(
+            tenant=tenant, type_name=IMPORT_TASK, payload={"media_id": str(media.id), **payload}, media=media
+        )
     return Started(media, task)

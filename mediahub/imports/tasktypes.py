@@ -55,7 +55,7 @@ class ImportMedia(MediaTaskType):
             ctx,
             ctx.payload["url"],
             path,
-            services.upload_limits(ctx.tenant),
+            services.upload_limits(tenant=ctx.tenant),
             timeout=settings.IMPORT_TIMEOUT_SECONDS,
             redirects=settings.IMPORT_MAX_REDIRECTS,
         )
@@ -65,9 +65,9 @@ class ImportMedia(MediaTaskType):
         )
         try:
             ingested = services.ingest_file(
-                ctx.tenant,
-                path,
-                fields,
+                tenant=ctx.tenant,
+                path=path,
+                fields=fields,
                 sha256=fetched.sha256,
                 size_bytes=fetched.size_bytes,
                 importing=media,
@@ -89,4 +89,4 @@ class ImportMedia(MediaTaskType):
     def _ended(self, task: Task, reason: str) -> None:
         media = task.media
         if media is not None and media.status == Media.Status.IMPORTING:
-            services.mark_failed(media, reason)
+            services.mark_failed(media=media, reason=reason)

@@ -16,6 +16,7 @@ from mediahub.media.models import Media
 from mediahub.media.playback import SubtitleTrack
 from mediahub.plugins import vtt
 from mediahub.plugins.base import AUDIO_SAMPLE_RATE, NO_AUDIO, Plugin, PluginContext, plugin_prefix
+from mediahub.search import services as search_services
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -79,6 +80,11 @@ class Transcription(Plugin):
         },
     }
 
+    def on_completed(self, media: Media, result: dict[str, Any]) -> None:
+        # What is said becomes part of the media's search text (``transcript_text``).
+        if result.get("text") and search_services.auto_embed(media.tenant):
+            search_services.request_embedding(media=media)
+
     def check_config(self, config: dict[str, Any]) -> dict[str, list[str]]:
         if config.get("model", DEFAULT_MODEL) not in model_paths():
             return {"model": [f"Unknown model; installed: {', '.join(sorted(model_paths()))}."]}
@@ -136,3 +142,9 @@ def caption_tracks(media: Media) -> list[SubtitleTrack]:
             duration=row.result["duration_seconds"],
         )
     ]
+
+
+def transcript_text(media: Media) -> str | None:
+    """The media's transcript for its search text (``search.text.register_text_source``)."""
+    row = media.plugin_results.filter(plugin=Transcription.name, status="completed").first()
+    return (row.result or {}).get("text") if row is not None else None
