@@ -187,7 +187,7 @@ def test_enabled_plugins_start_on_their_events_for_the_media_types_they_take(api
 
     with transaction.atomic():
         emit(tenant, "media.created", {"id": str(video.id)})
-    assert not Task.objects.exists()
+    assert not Task.objects.filter(type="PluginExecution").exists()
     with transaction.atomic():
         emit(tenant, "media.ready", {"id": str(video.id)})
         emit(tenant, "media.ready", {"id": str(image.id)})
