@@ -252,8 +252,12 @@ IMPORT_MAX_REDIRECTS = env.int("IMPORT_MAX_REDIRECTS", default=5)
 # --- image transforms (mediahub/images) ---
 # Renders at once per API process, and requests that may wait for one; beyond that the API answers
 # 503 + Retry-After, so a flood of new transform URLs cannot hold every request thread.
+# By default at most half of a process's request threads (GUNICORN_THREADS) render or wait.
 IMAGE_TRANSFORM_CONCURRENCY = env.int("IMAGE_TRANSFORM_CONCURRENCY", default=1)
-IMAGE_TRANSFORM_QUEUE = env.int("IMAGE_TRANSFORM_QUEUE", default=2)
+IMAGE_TRANSFORM_QUEUE = env.int(
+    "IMAGE_TRANSFORM_QUEUE",
+    default=max(0, env.int("GUNICORN_THREADS", default=4) // 2 - IMAGE_TRANSFORM_CONCURRENCY),
+)
 IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS = env.float("IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS", default=5.0)
 # Wall-clock bound of one render (libvips is told to stop) and of one video frame extraction.
 IMAGE_TRANSFORM_TIMEOUT_SECONDS = env.float("IMAGE_TRANSFORM_TIMEOUT_SECONDS", default=20.0)
