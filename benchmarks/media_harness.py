@@ -52,7 +52,7 @@ def start_api() -> tuple[subprocess.Popen, str]:
         try:
             if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return proc, base
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or too busy to answer in time
             time.sleep(0.2)
     stop(proc)
     raise RuntimeError("the API did not start")
