@@ -26,7 +26,7 @@ from django.utils import timezone
 from dramatiq.middleware import raise_thread_exception
 
 from mediahub.errors import ApplicationError, RateLimited, Unavailable
-from tasks import registry, services
+from tasks import registry, retries, states
 from tasks.context import TaskContext
 from tasks.dispatch import ring, ring_on_commit
 from tasks.errors import PermanentError, TaskCancelled, TaskError, TaskTimeout, WorkerShuttingDown
@@ -125,7 +125,7 @@ def claim_next(type_name: str) -> tuple[Task, TaskAttempt] | None:
         attempt = TaskAttempt.objects.create(
             task=task, number=Coalesce(Subquery(previous.values("n")), 0) + 1, started_at=now
         )
-        services.transition(task, Status.PROCESSING, progress=0)
+        states.transition(task, Status.PROCESSING, progress=0)
         return task, attempt
 
 
@@ -160,7 +160,7 @@ def run_attempt(task: Task, attempt: TaskAttempt) -> None:
 
 def _owned(task: Task, started_at: datetime) -> Task | None:
     """The locked task if this attempt still owns it (not cancelled, deleted or reaped)."""
-    current = services.lock_task(task.pk)
+    current = states.lock_task(task.pk)
     if current is None or current.status != Status.PROCESSING or current.started_at != started_at:
         return None
     return current
@@ -177,7 +177,7 @@ def _record_success(task: Task, attempt: TaskAttempt, started_at: datetime, resu
         _close_attempt(attempt)
         current = _owned(task, started_at)
         if current is not None:
-            services.transition(current, Status.COMPLETED, result=result, progress=100)
+            states.transition(current, Status.COMPLETED, result=result, progress=100)
 
 
 def _record_failure(task: Task, attempt: TaskAttempt, started_at: datetime, exc: Exception) -> None:
@@ -191,12 +191,12 @@ def _record_failure(task: Task, attempt: TaskAttempt, started_at: datetime, exc:
         if current is None:
             return
         if isinstance(exc, WorkerShuttingDown):
-            services.transition(current, Status.PENDING, rung_at=timezone.now())
+            states.transition(current, Status.PENDING, rung_at=timezone.now())
             ring_on_commit(current.type)
         elif isinstance(exc, TaskCancelled):
-            services.transition(current, Status.CANCELLED, error=error)
+            states.transition(current, Status.CANCELLED, error=error)
         else:
-            services.fail_or_retry(current, error, permanent=_is_permanent(exc))
+            retries.fail_or_retry(current, error, permanent=_is_permanent(exc))
 
 
 def _is_permanent(exc: Exception) -> bool:
