@@ -47,7 +47,7 @@ shutting_down = threading.Event()
 class _Running:
     ctx: TaskContext
     thread_id: int
-    started_at: datetime
+    started_at: datetime | None
     in_run: bool = False
     interrupted: bool = False
 
@@ -158,7 +158,7 @@ def run_attempt(task: Task, attempt: TaskAttempt) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _owned(task: Task, started_at: datetime) -> Task | None:
+def _owned(task: Task, started_at: datetime | None) -> Task | None:
     """The locked task if this attempt still owns it (not cancelled, deleted or reaped)."""
     current = states.lock_task(task.pk)
     if current is None or current.status != Status.PROCESSING or current.started_at != started_at:
@@ -172,7 +172,7 @@ def _close_attempt(attempt: TaskAttempt, error: str = "") -> None:
     )
 
 
-def _record_success(task: Task, attempt: TaskAttempt, started_at: datetime, result: Any) -> None:
+def _record_success(task: Task, attempt: TaskAttempt, started_at: datetime | None, result: Any) -> None:
     with transaction.atomic():
         _close_attempt(attempt)
         current = _owned(task, started_at)
@@ -180,7 +180,7 @@ def _record_success(task: Task, attempt: TaskAttempt, started_at: datetime, resu
             states.transition(current, Status.COMPLETED, result=result, progress=100)
 
 
-def _record_failure(task: Task, attempt: TaskAttempt, started_at: datetime, exc: Exception) -> None:
+def _record_failure(task: Task, attempt: TaskAttempt, started_at: datetime | None, exc: Exception) -> None:
     expected = isinstance(exc, TaskError | ApplicationError)
     error = str(exc) if expected else f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, TaskCancelled | WorkerShuttingDown):

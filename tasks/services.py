@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 from django.conf import settings
@@ -62,7 +62,7 @@ def create_task(
             payload=payload,
             max_retries=task_type.default_max_retries if max_retries is None else max_retries,
             timeout_seconds=timeout_seconds or task_type.default_timeout_seconds,
-            media=media,
+            media=cast(Any, media),  # a media domain's model: the engine only stores the link
             batch=batch,
             depends_on=[d.pk for d in dependencies],
             blocked=any(d.status != Status.COMPLETED for d in dependencies),
@@ -75,7 +75,7 @@ def create_task(
             Task.objects.filter(pk__in=task.depends_on, has_dependents=False).update(has_dependents=True)
         emit(tenant, "task.created", event_data(task))
         if not task.blocked:
-            delay = (scheduled_at - now).total_seconds() if delayed else None
+            delay = (scheduled_at - now).total_seconds() if scheduled_at and delayed else None
             if delay is None or delay <= settings.TASK_BROKER_DELAY_MAX_SECONDS:
                 ring_on_commit(type_name, delay)
     return task
@@ -198,10 +198,10 @@ def delete_task(*, task: Task) -> None:
     """Delete a task; an open one is cancelled first (a running worker stops), so dependents and
     the batch see it end. Stored inputs and outputs are kept."""
     with transaction.atomic():
-        task = states.lock_task(task.pk)
-        if task is None:
+        locked = states.lock_task(task.pk)
+        if locked is None:
             return
-        if task.status in Task.OPEN:
-            states.cancel(task, "Deleted.")
-        emit(task.tenant, "task.deleted", event_data(task))
-        task.delete()
+        if locked.status in Task.OPEN:
+            states.cancel(locked, "Deleted.")
+        emit(locked.tenant, "task.deleted", event_data(locked))
+        locked.delete()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -36,7 +36,7 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Status.COMPLETED: set(),
 }
 
-_EVENTS = {
+_EVENTS: dict[str, str] = {
     Status.PROCESSING: "task.started",
     Status.COMPLETED: "task.completed",
     Status.FAILED: "task.failed",
@@ -105,12 +105,12 @@ def lock_existing(task: Task) -> Task:
 def _after_terminal(task: Task) -> None:
     task_type = registry.find_type(task.type)
     if task_type is not None:
-        hook = {
+        hooks: dict[str, Callable[[Task], None]] = {
             Status.COMPLETED: task_type.on_completed,
             Status.FAILED: task_type.on_failed,
             Status.CANCELLED: task_type.on_cancelled,
-        }[task.status]
-        hook(task)
+        }
+        hooks[task.status](task)
     if task.has_dependents and task.status == Status.COMPLETED:
         _unblock_dependents(task)
     elif task.has_dependents:

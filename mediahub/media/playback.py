@@ -53,16 +53,16 @@ def variant_url(media: Media, rendition: str, base: str, token: str) -> str:
 
 def playable_master(media: Media, base: str, token: str) -> str:
     return build_master(
-        media.hls["renditions"],
+        media.hls["renditions"],  # type: ignore[index]
         lambda name: variant_url(media, name, base, token),
-        segment_type=media.hls.get("segment_type", "mpegts"),
+        segment_type=media.hls.get("segment_type", "mpegts"),  # type: ignore[union-attr]
     )
 
 
 def find_rendition(media: Media, name: str) -> dict[str, Any] | None:
     """A rendition of the master, or one only an early master listed (players that loaded it
     keep playing after the ladder is published)."""
-    listed = [*media.hls["renditions"], *media.hls.get("early", [])]
+    listed = [*media.hls["renditions"], *media.hls.get("early", [])]  # type: ignore[index, union-attr]
     return next((r for r in listed if r["name"] == name), None)
 
 
