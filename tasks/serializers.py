@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from mediahub.api.serializers import StrictFieldsMixin
+from mediahub.api.serializers import BoundedJSONField, StrictFieldsMixin
 from tasks.models import Batch, Task
 from tasks.selectors import batch_summary
 
@@ -64,7 +64,7 @@ class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """A ``POST /tasks`` body; the payload itself is checked by ``services.create_task``."""
 
     type = serializers.CharField(max_length=64)
-    payload = serializers.JSONField()
+    payload = BoundedJSONField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     priority = serializers.IntegerField(min_value=0, max_value=10, default=5)
     max_retries = serializers.IntegerField(min_value=0, max_value=20, required=False)
@@ -73,7 +73,7 @@ class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     )
     depends_on = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
-    metadata = serializers.DictField(required=False)
+    metadata = BoundedJSONField(object_only=True, required=False)
 
 
 class BatchSerializer(serializers.Serializer):

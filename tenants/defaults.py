@@ -17,6 +17,8 @@ HLS_SEGMENT_TYPES = ("mpegts", "fmp4")
 
 DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
     "auto_transcode": True,
+    # Every new media, and every change of its title, description or metadata, is embedded for search.
+    "auto_embed": True,
     # Remove EXIF/GPS/XMP from stored image originals on upload (orientation applied first).
     "strip_metadata": True,
     "hls_ladder": DEFAULT_HLS_LADDER,
@@ -35,6 +37,37 @@ DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
         "max_transform_dimension": 4096,
     },
 }
+
+
+# Operator-set ceilings (``Tenant.quotas`` overrides them per tenant, in the admin or with
+# ``manage.py set_quota``). A tenant's own ``limits`` preferences may only lower them.
+DEFAULT_QUOTAS: dict[str, Any] = DEFAULT_TENANT_SETTINGS["limits"]
+
+
+def within_quota(limits: dict[str, Any], quota: dict[str, Any]) -> dict[str, Any]:
+    """``limits`` with every number capped by the matching number of ``quota``."""
+    capped = dict(limits)
+    for key, ceiling in quota.items():
+        value = capped.get(key, ceiling)
+        if isinstance(ceiling, dict) and isinstance(value, dict):
+            capped[key] = within_quota(value, ceiling)
+        elif isinstance(ceiling, int | float) and isinstance(value, int | float):
+            capped[key] = min(value, ceiling)
+        else:
+            capped[key] = ceiling
+    return capped
+
+
+def above_quota(limits: dict[str, Any], quota: dict[str, Any], path: str = "") -> dict[str, int | float]:
+    """``{"max_upload_bytes.video": ceiling, ...}`` for each number of ``limits`` above ``quota``."""
+    found: dict[str, int | float] = {}
+    for key, value in limits.items():
+        ceiling = quota.get(key)
+        if isinstance(value, dict) and isinstance(ceiling, dict):
+            found.update(above_quota(value, ceiling, f"{path}{key}."))
+        elif isinstance(value, int | float) and isinstance(ceiling, int | float) and value > ceiling:
+            found[f"{path}{key}"] = ceiling
+    return found
 
 
 def merge_settings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -4,14 +4,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import dramatiq
 import pytest
 
 from mediahub.events.models import Event
 from mediahub.media.models import Media
 from tasks.models import Task
 from tests.media_files import make_clip
-from tests.task_helpers import running_worker, wait_for
+from tests.task_helpers import queue_worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,9 +70,7 @@ def server():
 
 @pytest.fixture
 def worker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=2, queues={"imports"}) as running:
+    with queue_worker({"imports"}, threads=2) as running:
         yield running
 
 

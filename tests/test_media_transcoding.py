@@ -59,7 +59,7 @@ def test_upload_to_ready_to_playback_over_http(live_server, tenant, other_tenant
 
     media = wait_until_settled(created["id"])
     assert media.status == "ready", media.error
-    task = Task.objects.get(media=media)
+    task = Task.objects.get(media=media, type="VideoTranscoding")
     assert task.status == "completed" and task.progress == 100
 
     body = requests.get(
@@ -159,7 +159,7 @@ def test_undecodable_original_fails_at_once_and_the_worker_keeps_going(tenant, w
 @override_settings(TRANSCODE_PRESET="veryslow")
 def test_cancel_mid_transcode_kills_ffmpeg_and_leaves_nothing_ready(tenant, worker, tmp_path, api_upload):
     media = api_upload(make_clip(tmp_path / "long.mp4", size="640x360", seconds=30, fps=25))
-    task = Task.objects.get(media_id=media["id"])
+    task = Task.objects.get(media_id=media["id"], type="VideoTranscoding")
     wait_for(lambda: ffmpeg_children() and Task.objects.get(pk=task.pk).phase == "running", timeout=60)
     task_services.cancel_task(task=task, reason="test")
     wait_for(lambda: not ffmpeg_children(), timeout=5)
@@ -172,7 +172,7 @@ def test_cancel_mid_transcode_kills_ffmpeg_and_leaves_nothing_ready(tenant, work
 @override_settings(TRANSCODE_PRESET="veryslow")
 def test_deleting_a_media_mid_transcode_leaves_no_objects(tenant, worker, tmp_path, api_upload, api):
     media = api_upload(make_clip(tmp_path / "long.mp4", size="640x360", seconds=30, fps=25))
-    task = Task.objects.get(media_id=media["id"])
+    task = Task.objects.get(media_id=media["id"], type="VideoTranscoding")
     prefix = f"tenants/{tenant.id}/media/{media['id']}/"
     # Deleted once segments are being uploaded while ffmpeg runs.
     wait_for(lambda: default_storage.listdir(f"{prefix}hls/360p/")[1], timeout=90)

@@ -86,7 +86,7 @@ def test_eta_at_mid_transcode_is_within_half(live_server, tenant, worker, tmp_pa
     key = issue_api_key(tenant=tenant, name="eta", scopes=["admin"]).key
     clip = make_clip(tmp_path / "steady.mp4", size="640x360", seconds=20, fps=25)
     media_id = upload(live_server.url, key, clip)["id"]
-    task = Task.objects.get(media_id=media_id)
+    task = Task.objects.get(media_id=media_id, type="VideoTranscoding")
     api = client_for(tenant)
 
     def mid_run():

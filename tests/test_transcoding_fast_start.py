@@ -58,7 +58,7 @@ def test_standard_h264_is_playable_by_copy_before_the_ladder_then_complete(
     created = upload(live_server.url, key, source)
 
     body = wait_for(lambda: (b := media_body(live_server, key, created["id"]))["hls"] and b, timeout=120)
-    task = Task.objects.get(media_id=created["id"])
+    task = Task.objects.get(media_id=created["id"], type="VideoTranscoding")
     assert task.status == "processing"  # the ladder is held at the gate
     assert body["status"] == "processing"
     assert body["hls"]["complete"] is False
@@ -113,7 +113,7 @@ def test_non_standard_input_gets_its_lowest_rung_first(
     media = wait_until_settled(created["id"])
     assert media.status == "ready", media.error
 
-    first = Task.objects.get(media=media).result["first_playable"]
+    first = Task.objects.get(media=media, type="VideoTranscoding").result["first_playable"]
     assert first["method"] == "fast_rung" and first["rendition"] == "360p"
     assert reason in first["reason"]
     playable = Event.objects.get(type="media.playable", data__id=str(media.id))
@@ -122,7 +122,7 @@ def test_non_standard_input_gets_its_lowest_rung_first(
     assert times["media.playable"] < times["media.ready"]
     # The rung made first is part of the ladder, encoded once; the rest share one decode.
     assert [r["name"] for r in media.hls["renditions"]] == ["480p", "360p"]
-    assert Task.objects.get(media=media).result["encoded"] == ["480p"]
+    assert Task.objects.get(media=media, type="VideoTranscoding").result["encoded"] == ["480p"]
 
 
 def test_fast_start_off_publishes_only_the_whole_ladder(live_server, tenant, worker, tmp_path):
@@ -132,7 +132,7 @@ def test_fast_start_off_publishes_only_the_whole_ladder(live_server, tenant, wor
     created = upload(live_server.url, key, make_clip(tmp_path / "clip.mp4", seconds=2))
     media = wait_until_settled(created["id"])
     assert media.status == "ready", media.error
-    assert Task.objects.get(media=media).result["first_playable"] is None
+    assert Task.objects.get(media=media, type="VideoTranscoding").result["first_playable"] is None
     assert not Event.objects.filter(type="media.playable", data__id=str(media.id)).exists()
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("mediahub.imports.urls")),
     path("", include("mediahub.media.urls")),
+    path("", include("mediahub.search.urls")),
     path("", include("mediahub.images.urls")),
     path("", include("mediahub.webhooks.urls")),
     path("", include("tasks.urls")),

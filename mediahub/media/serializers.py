@@ -1,10 +1,10 @@
-import json
 from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from mediahub.api.serializers import BoundedJSONField
 from mediahub.media import playback, storage
 from mediahub.media.models import Media
 from tenants.defaults import HLS_SEGMENT_TYPES
@@ -25,11 +25,18 @@ class HlsSerializer(serializers.Serializer):
     renditions = RenditionSerializer(many=True)
 
 
+class EmbeddingStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["none", "pending", "current", "stale", "failed"])
+    model = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
 class MediaSerializer(serializers.ModelSerializer):
     """The media object of API.md; links are absolute (from the request, else ``PUBLIC_URL``)."""
 
     hls = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    embedding = serializers.SerializerMethodField()
     derived_from = serializers.UUIDField(
         source="derived_from_id", read_only=True, allow_null=True, help_text="The media it was made from."
     )
@@ -53,6 +60,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "embedding",
             "placeholder",
             "derived_from",
             "error",
@@ -91,6 +99,15 @@ class MediaSerializer(serializers.ModelSerializer):
             content_type="image/jpeg",
         )
 
+    @extend_schema_field(EmbeddingStateSerializer)
+    def get_embedding(self, media: Media) -> dict[str, Any]:
+        # ``media.embedding`` is the row mediahub.search keeps (a reverse relation: no import).
+        state = getattr(media, "embedding", None)
+        if state is None:
+            return {"status": "none", "model": None, "updated_at": None}
+        value = {"status": state.status, "model": state.model or None, "updated_at": state.embedded_at}
+        return EmbeddingStateSerializer(value).data
+
 
 def event_data(media: Media) -> dict[str, Any]:
     """The ``data`` of ``media.*`` events: the API representation (links built on ``PUBLIC_URL``)."""
@@ -104,32 +121,18 @@ class DuplicateMediaSerializer(MediaSerializer):
         fields = [*MediaSerializer.Meta.fields, "duplicate"]
 
 
-class JsonObjectField(serializers.JSONField):
-    """A JSON object given either as JSON (application/json) or as JSON text (a multipart field)."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError as exc:
-                raise serializers.ValidationError("Must be a JSON object.") from exc
-        if not isinstance(data, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return data
-
-
 class MediaUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    metadata = JsonObjectField(required=False, default=dict)
+    metadata = BoundedJSONField(object_only=True, from_text=True, required=False, default=dict)
     auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class MediaUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=500, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
-    metadata = JsonObjectField(required=False)
+    metadata = BoundedJSONField(object_only=True, from_text=True, required=False)
 
 
 class DirectUploadCreateSerializer(serializers.Serializer):
@@ -138,7 +141,7 @@ class DirectUploadCreateSerializer(serializers.Serializer):
     content_type = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    metadata = JsonObjectField(required=False, default=dict)
+    metadata = BoundedJSONField(object_only=True, from_text=True, required=False, default=dict)
     auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 

@@ -64,7 +64,7 @@ class MediaCollectionView(StorageErrorsMixin, mixins.ListModelMixin, TenantScope
 
     # An upload streams through these to a temporary file, hashed on the way and stopped at the
     # tenant's size limit; only the multipart parser reads the body.
-    queryset = Media.objects.all()
+    queryset = Media.objects.select_related("embedding")  # the row mediahub.search keeps
     serializer_class = MediaSerializer
     filterset_class = MediaFilter
     list_key = "media"
@@ -110,7 +110,7 @@ def _media_fields(filename: str, data: dict[str, Any]) -> services.MediaFields:
 class MediaViewSet(StorageErrorsMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """One media: read, change or delete it."""
 
-    queryset = Media.objects.all()
+    queryset = Media.objects.select_related("embedding")  # the row mediahub.search keeps
     serializer_class = MediaSerializer
     lookup_value_regex = UUID_PATTERN
 
@@ -118,8 +118,9 @@ class MediaViewSet(StorageErrorsMixin, mixins.RetrieveModelMixin, TenantScopedVi
     def partial_update(self, request: Request, pk=None) -> Response:
         serializer = MediaUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        media = services.update_media(media=self.get_object(), **serializer.validated_data)
-        return Response(MediaSerializer(media, context={"request": request}).data)
+        services.update_media(media=self.get_object(), **serializer.validated_data)
+        # Read again: subscribers of media.updated (search) changed related rows meanwhile.
+        return Response(MediaSerializer(self.get_object(), context={"request": request}).data)
 
     def destroy(self, request: Request, pk=None) -> Response:
         services.delete_media(media=self.get_object())
