@@ -23,6 +23,7 @@ import tests.tasktypes  # noqa: F401 - TestEcho
 from mediahub.media import services as media_services
 from mediahub.media import storage
 from mediahub.media.models import Media
+from mediahub.search.models import Embedding
 from tasks import services as task_services
 from tasks import states as task_states
 from tasks.context import TaskContext
@@ -398,3 +399,19 @@ def test_upload_wait_follows_the_transcode_to_ready(cli_env, tenant, tmp_path):
     assert report["files"][0]["status"] == "uploaded"
     assert report["files"][0]["media_status"] == "ready"
     assert Media.objects.get(tenant=tenant).status == "ready"
+
+
+def test_search_finds_an_uploaded_media(cli_env, tenant, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Figures of the third quarter: revenue, costs and taxes.")
+    with queue_worker({"embeddings"}):
+        media_id = run_json(cli_env, "upload", str(notes), "--title", "Quarterly tax report")["files"][0][
+            "media_id"
+        ]
+        wait_for(lambda: Embedding.objects.filter(media_id=media_id, status="current").exists(), 120)
+    found = run_json(cli_env, "search", "tax report")
+    assert found["results"][0]["media"]["id"] == media_id
+    table = run(cli_env, "search", "tax report")
+    assert (
+        table.returncode == 0 and "Quarterly tax report" in table.stdout and "1 of 1 results" in table.stdout
+    )
