@@ -38,5 +38,6 @@ bench: install
 	$(BIN)/python benchmarks/embeddings.py
 	$(BIN)/python benchmarks/images.py
 	$(BIN)/python benchmarks/cli_upload.py
+	$(BIN)/python benchmarks/commands.py
 	$(BIN)/python benchmarks/slow_clients.py
 	$(BIN)/python benchmarks/plugins.py
