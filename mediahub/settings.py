@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "mediahub.images",
     "mediahub.webhooks",
     "mediahub.stream",
+    "mediahub.plugins",
 ]
 
 MIDDLEWARE = [
@@ -154,7 +155,7 @@ TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
 TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=os.cpu_count() or 1)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
 TASK_CPU_BOUND_QUEUES = env.list(
-    "TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands", "embeddings"]
+    "TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands", "embeddings", "plugins"]
 )
 TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)
 
@@ -173,6 +174,13 @@ EMBEDDING_DOCUMENT_CHARS = env.int("EMBEDDING_DOCUMENT_CHARS", default=10_000)
 SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=100)
 SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
 SEARCH_MIN_SIMILARITY = env.float("SEARCH_MIN_SIMILARITY", default=0.25)
+
+# --- plugins (mediahub/plugins/) ---
+# Extra whisper models for the transcription plugin: {"name": "/path/to/ctranslate2/model"}; the
+# packaged tiny.en is always there.
+WHISPER_MODELS = env.json("WHISPER_MODELS", default={})
+WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="int8")
+WHISPER_CPU_THREADS = env.int("WHISPER_CPU_THREADS", default=os.cpu_count() or 1)
 
 # --- storage: S3 when S3_BUCKET is set, else local files under DATA_DIR/storage ---
 S3_BUCKET = env.str("S3_BUCKET", default="")

@@ -66,3 +66,10 @@ def local_storage(tmp_path):
     }
     with override_settings(STORAGES=storages):
         yield tmp_path / "storage"
+
+
+@pytest.fixture
+def plugins_worker():
+    """An in-process worker on the PluginExecution queue (two threads)."""
+    with queue_worker({"plugins"}, threads=2) as running:
+        yield running

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("tasks.urls")),
     path("", include("mediahub.presets.urls")),
     path("", include("mediahub.stream.urls")),
+    path("", include("mediahub.plugins.urls")),
 ]

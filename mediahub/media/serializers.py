@@ -31,11 +31,21 @@ class EmbeddingStateSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
+class PluginRunSerializer(serializers.Serializer):
+    """The latest run of one plugin on a media (rows written by ``mediahub.plugins``)."""
+
+    status = serializers.CharField()
+    result = serializers.JSONField(allow_null=True)
+    error = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
 class MediaSerializer(serializers.ModelSerializer):
     """The media object of API.md; links are absolute (from the request, else ``PUBLIC_URL``)."""
 
     hls = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    plugins = serializers.SerializerMethodField()
     embedding = serializers.SerializerMethodField()
     derived_from = serializers.UUIDField(
         source="derived_from_id", read_only=True, allow_null=True, help_text="The media it was made from."
@@ -60,6 +70,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "plugins",
             "embedding",
             "placeholder",
             "derived_from",
@@ -107,6 +118,10 @@ class MediaSerializer(serializers.ModelSerializer):
             return {"status": "none", "model": None, "updated_at": None}
         value = {"status": state.status, "model": state.model or None, "updated_at": state.embedded_at}
         return EmbeddingStateSerializer(value).data
+
+    @extend_schema_field(serializers.DictField(child=PluginRunSerializer()))
+    def get_plugins(self, media: Media) -> dict[str, Any]:
+        return {row.plugin: PluginRunSerializer(row).data for row in media.plugin_results.all()}  # type: ignore[attr-defined]
 
 
 def event_data(media: Media) -> dict[str, Any]:
