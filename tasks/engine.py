@@ -26,7 +26,7 @@ from django.utils import timezone
 from dramatiq.middleware import raise_thread_exception
 
 from mediahub.errors import ApplicationError, RateLimited, Unavailable
-from tasks import registry, services
+from tasks import registry, retries, states
 from tasks.context import TaskContext
 from tasks.dispatch import ring, ring_on_commit
 from tasks.errors import PermanentError, TaskCancelled, TaskError, TaskTimeout, WorkerShuttingDown
@@ -47,7 +47,7 @@ shutting_down = threading.Event()
 class _Running:
     ctx: TaskContext
     thread_id: int
-    started_at: datetime
+    started_at: datetime | None
     in_run: bool = False
     interrupted: bool = False
 
@@ -125,7 +125,7 @@ def claim_next(type_name: str) -> tuple[Task, TaskAttempt] | None:
         attempt = TaskAttempt.objects.create(
             task=task, number=Coalesce(Subquery(previous.values("n")), 0) + 1, started_at=now
         )
-        services.transition(task, Status.PROCESSING, progress=0)
+        states.transition(task, Status.PROCESSING, progress=0)
         return task, attempt
 
 
@@ -158,9 +158,9 @@ def run_attempt(task: Task, attempt: TaskAttempt) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _owned(task: Task, started_at: datetime) -> Task | None:
+def _owned(task: Task, started_at: datetime | None) -> Task | None:
     """The locked task if this attempt still owns it (not cancelled, deleted or reaped)."""
-    current = services.lock_task(task.pk)
+    current = states.lock_task(task.pk)
     if current is None or current.status != Status.PROCESSING or current.started_at != started_at:
         return None
     return current
@@ -172,15 +172,15 @@ def _close_attempt(attempt: TaskAttempt, error: str = "") -> None:
     )
 
 
-def _record_success(task: Task, attempt: TaskAttempt, started_at: datetime, result: Any) -> None:
+def _record_success(task: Task, attempt: TaskAttempt, started_at: datetime | None, result: Any) -> None:
     with transaction.atomic():
         _close_attempt(attempt)
         current = _owned(task, started_at)
         if current is not None:
-            services.transition(current, Status.COMPLETED, result=result, progress=100)
+            states.transition(current, Status.COMPLETED, result=result, progress=100)
 
 
-def _record_failure(task: Task, attempt: TaskAttempt, started_at: datetime, exc: Exception) -> None:
+def _record_failure(task: Task, attempt: TaskAttempt, started_at: datetime | None, exc: Exception) -> None:
     expected = isinstance(exc, TaskError | ApplicationError)
     error = str(exc) if expected else f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, TaskCancelled | WorkerShuttingDown):
@@ -191,12 +191,12 @@ def _record_failure(task: Task, attempt: TaskAttempt, started_at: datetime, exc:
         if current is None:
             return
         if isinstance(exc, WorkerShuttingDown):
-            services.transition(current, Status.PENDING, rung_at=timezone.now())
+            states.transition(current, Status.PENDING, rung_at=timezone.now())
             ring_on_commit(current.type)
         elif isinstance(exc, TaskCancelled):
-            services.transition(current, Status.CANCELLED, error=error)
+            states.transition(current, Status.CANCELLED, error=error)
         else:
-            services.fail_or_retry(current, error, permanent=_is_permanent(exc))
+            retries.fail_or_retry(current, error, permanent=_is_permanent(exc))
 
 
 def _is_permanent(exc: Exception) -> bool:

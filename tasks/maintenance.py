@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tasks import registry, services
+from tasks import registry, retries, states
 from tasks.dispatch import ring, ring_on_commit
 from tasks.models import Task
 
@@ -30,7 +30,7 @@ def sweep() -> int:
     with transaction.atomic():
         due = Task.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now)
         for task in due.select_for_update(skip_locked=True, of=("self",)).select_related("tenant"):
-            services.transition(task, Status.PENDING, rung_at=now)
+            states.transition(task, Status.PENDING, rung_at=now)
             if not task.blocked and task.type in registry.type_names():
                 ring_on_commit(task.type)
     stale = list(
@@ -60,7 +60,7 @@ def reap() -> int:
         for task in dead.select_for_update(skip_locked=True, of=("self",)).select_related("tenant"):
             error = f"Worker lost: no heartbeat since {task.heartbeat_at.isoformat()}."
             logger.warning("reaping task %s: %s", task.pk, error)
-            services.close_open_attempt(task, error)
-            services.fail_or_retry(task, error, permanent=False)
+            states.close_open_attempt(task, error)
+            retries.fail_or_retry(task, error, permanent=False)
             reaped += 1
     return reaped
