@@ -125,10 +125,12 @@ def media_texts(n: int, rng: random.Random) -> list[tuple[str, str]]:
 
 
 def throughput(n: int) -> None:
+    import dramatiq
     from django.conf import settings
     from django.db import transaction
     from django.db.models import Max
     from django.utils import timezone
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
     from mediahub.media.models import Media
     from mediahub.search.embedder import get_embedder
@@ -167,6 +169,9 @@ def throughput(n: int) -> None:
     print(f"worker: {' '.join(argv[1:])}")
     env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL}
     worker = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RabbitmqBroker):
+        del broker.connection  # idle during the bare run: RabbitMQ may have dropped it (missed heartbeats)
     try:
         warm = Media.objects.create(tenant=tenant, type="image", filename="warm.jpg", title="warm-up")
         wait_done([request_embedding(media=warm)], timeout=180)  # the worker is up and its model loaded
