@@ -5,7 +5,7 @@
 
 Runs on the same real services as the test suite (a fresh embedded PostgreSQL, a private RabbitMQ
 vhost, a Redis key prefix; see ``tests/services.py``) with the default worker setup of the queue
-(``tasks.workers.worker_process_argvs()``, i.e. one process per core x 8 threads) for the test-only
+(``tasks.workers.worker_argv``, i.e. one process per core x 8 threads) for the test-only
 ``TestEcho`` type, in a separate process. It reports:
 
 - dispatch latency: one task at a time on idle workers, ``created_at`` → ``started_at`` p50/p95;
@@ -54,10 +54,12 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from tasks.workers import worker_process_argvs
+    from django.conf import settings
+
+    from tasks.workers import worker_argv
     from tenants.services import create_tenant
 
-    (argv,) = [a for a in worker_process_argvs() if "test_echo" in a]
+    argv = worker_argv(["test_echo"], settings.TASK_WORKER_PROCESSES, settings.TASK_WORKER_THREADS)
     print(f"broker: {args.broker}; worker: {' '.join(argv[1:])}")
     worker = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
     tenant, _ = create_tenant("Benchmark")
