@@ -130,9 +130,11 @@ TASK_MAX_TIMEOUT_SECONDS = env.int("TASK_MAX_TIMEOUT_SECONDS", default=6 * 3600)
 TASK_CLAIM_LOOP_SECONDS = env.int("TASK_CLAIM_LOOP_SECONDS", default=30)
 # Workers poll for cancels this often and write heartbeats at the slower rate.
 TASK_WATCH_INTERVAL_SECONDS = env.float("TASK_WATCH_INTERVAL_SECONDS", default=0.3)
-TASK_HEARTBEAT_SECONDS = env.float("TASK_HEARTBEAT_SECONDS", default=5.0)
-# A processing task without a heartbeat for this long belongs to a dead worker: the reaper retries it.
-TASK_HEARTBEAT_TIMEOUT_SECONDS = env.float("TASK_HEARTBEAT_TIMEOUT_SECONDS", default=60.0)
+TASK_HEARTBEAT_SECONDS = env.float("TASK_HEARTBEAT_SECONDS", default=2.0)
+# A processing task without a heartbeat for this long (its lease) belongs to a dead worker: the reaper,
+# running every TASK_REAP_INTERVAL_SECONDS, requeues it. A dead worker is noticed within their sum.
+TASK_HEARTBEAT_TIMEOUT_SECONDS = env.float("TASK_HEARTBEAT_TIMEOUT_SECONDS", default=10.0)
+TASK_REAP_INTERVAL_SECONDS = env.float("TASK_REAP_INTERVAL_SECONDS", default=2.0)
 TASK_SWEEP_INTERVAL_SECONDS = env.float("TASK_SWEEP_INTERVAL_SECONDS", default=5.0)
 # Runnable tasks whose doorbell is older than this are rung again by the sweeper.
 TASK_RERING_AFTER_SECONDS = env.float("TASK_RERING_AFTER_SECONDS", default=30.0)

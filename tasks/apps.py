@@ -17,5 +17,5 @@ class TasksConfig(AppConfig):
         for module in settings.TASK_TYPE_MODULES:
             import_module(module)
         register_periodic("tasks.sweep", settings.TASK_SWEEP_INTERVAL_SECONDS, maintenance.sweep)
-        register_periodic("tasks.reap", settings.TASK_SWEEP_INTERVAL_SECONDS, maintenance.reap)
+        register_periodic("tasks.reap", settings.TASK_REAP_INTERVAL_SECONDS, maintenance.reap)
         SCRAPE_REGISTRY.register(TaskCollector())

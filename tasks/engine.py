@@ -8,6 +8,7 @@ others get their heartbeat.
 from __future__ import annotations
 
 import logging
+import operator
 import shutil
 import tempfile
 import threading
@@ -15,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +253,12 @@ def _check(running: dict[uuid.UUID, _Running], next_heartbeat: float) -> float:
             entry.interrupted = True
             raise_thread_exception(entry.thread_id, entry.ctx.stop_reason)
     if now >= next_heartbeat and owned:
-        Task.objects.filter(pk__in=owned, status=Status.PROCESSING).update(heartbeat_at=timezone.now())
+        # The heartbeat belongs to this worker's attempts: a task reaped and claimed again elsewhere
+        # (another ``started_at``) is not kept alive by a worker that merely lost track of it.
+        ours = [Q(pk=pk, started_at=entry.started_at) for pk, entry in running.items() if pk in owned]
+        if ours:
+            Task.objects.filter(reduce(operator.or_, ours), status=Status.PROCESSING).update(
+                heartbeat_at=timezone.now()
+            )
         next_heartbeat = now + settings.TASK_HEARTBEAT_SECONDS
     return next_heartbeat

@@ -150,8 +150,9 @@ def restart_a_killed_worker_group(instance: Instance, key: str) -> list[psutil.P
         os.kill(workers[0], signal.SIGKILL)
         wait_for(lambda: "restarted (pid" in instance.log(), 60, interval=0.3, what="the restart")
         wait_for(
-            lambda: len(worker_groups_of(instance)) == len(before)
-            and all(worker_groups_of(instance).values()),
+            lambda: (
+                len(worker_groups_of(instance)) == len(before) and all(worker_groups_of(instance).values())
+            ),
             60,
             interval=0.3,
             what="the restarted group's worker processes",
