@@ -252,7 +252,7 @@ def test_a_task_whose_worker_dies_3_times_in_a_row_fails_as_poison(tenant, setti
     task = services.create_task(tenant, "TestEcho", {"value": 1})
     long_ago = timezone.now() - timezone.timedelta(seconds=11)
     for lost in range(1, 4):
-        assert engine.claim_next("TestEcho")[0].pk == task.pk
+        assert engine.claim_batch("TestEcho")[0].pk == task.pk
         Task.objects.filter(pk=task.pk).update(heartbeat_at=long_ago)
         assert maintenance.reap() == 1
         task.refresh_from_db()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
 
-from mediahub.webhooks.delivery import fan_out, subscribed_endpoints
+from mediahub.webhooks.delivery import (
+    fan_out,
+    fan_out_many,
+    subscribed_endpoints,
+    subscribed_endpoints_of_many,
+)
 from mediahub.webhooks.models import Endpoint, Event
 from tenants.models import Tenant
 
@@ -45,3 +50,20 @@ def emit(
     event = Event.objects.create(tenant=tenant, type=event_type, data=data)
     fan_out(event, subscribed_endpoints(tenant, event_type) if endpoints is None else endpoints)
     return event
+
+
+def emit_many(events: Sequence[tuple[Tenant, str, dict[str, Any]]]) -> None:
+    """``emit`` for many ``(tenant, event_type, data)`` at once: one INSERT of the events, one lookup
+    of the subscribed endpoints and one INSERT of the deliveries, whatever their number."""
+    if not events:
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("emit_many() must be called inside the transaction that makes the change")
+    for _, event_type, _ in events:
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event_type!r}")
+    rows = Event.objects.bulk_create(
+        Event(tenant=t, type=event_type, data=data) for t, event_type, data in events
+    )
+    endpoints = subscribed_endpoints_of_many({(e.tenant_id, e.type) for e in rows})
+    fan_out_many([(event, endpoints.get((event.tenant_id, event.type), ())) for event in rows])
