@@ -225,3 +225,13 @@ class Capped(TaskType):
             time.sleep(0.002)
         finally:
             capped_probe.leave(ctx.tenant.pk)
+
+
+@register
+class BatchedEcho(Echo):
+    """``TestEcho`` claimed and run 20 at a time (the default ``run_batch``): short tasks, as
+    embeddings or plugins have them."""
+
+    name = "TestEchoBatched"
+    queue = "test_echo_batched"
+    batch_size = 20

@@ -1,6 +1,9 @@
 """JSON replacements for Django's HTML error pages (requests that never reach a DRF view)."""
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 
 from mediahub.api.errors import error_response, internal_error_body, request_too_large
@@ -22,4 +25,14 @@ def page_not_found(request: HttpRequest, exception=None) -> JsonResponse:
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        # The database is away (a restart, a failover): the client may retry, nothing is broken.
+        response = error_response(
+            "dependency_unavailable",
+            "The database is unavailable; retry shortly.",
+            503,
+            {"down": ["database"]},
+        )
+        response["Retry-After"] = "5"
+        return response
     return JsonResponse(internal_error_body(getattr(request, "request_id", None)), status=500)
