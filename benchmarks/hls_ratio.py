@@ -58,6 +58,7 @@ def bare_ffmpeg_seconds(source: Path, workdir: Path) -> float:
     renditions = plan_renditions(DEFAULT_HLS_LADDER, probe.display_size(video), has_audio=True)
     job = ffmpeg.HlsJob(
         source=source,
+        demuxer=info["demuxer"],
         output_dir=workdir,
         renditions=renditions,
         has_audio=True,

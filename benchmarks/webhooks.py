@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
+os.environ["OUTBOUND_ALLOW_PRIVATE_TARGETS"] = "true"
 
 import tests.services  # noqa: E402, F401 - starts/points at the real services, like the tests
 from tests.waiting import wait_for  # noqa: E402
@@ -95,7 +95,7 @@ def main() -> None:
 def emit_many(tenant, count: int) -> list:
     from django.db import transaction
 
-    from mediahub.webhooks.events import emit
+    from mediahub.events.outbox import emit
 
     with transaction.atomic():
         return [emit(tenant, "media.created", {"id": f"bench-{n}", "n": n}) for n in range(count)]

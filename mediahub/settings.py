@@ -40,10 +40,13 @@ INSTALLED_APPS = [
     "mediahub",
     "mediahub.api",
     "tenants",
+    "mediahub.events",
     "tasks",
     "mediahub.media",
+    "mediahub.presets",
     "mediahub.transcoding",
     "mediahub.webhooks",
+    "mediahub.stream",
 ]
 
 MIDDLEWARE = [
@@ -250,14 +253,19 @@ SPECTACULAR_SETTINGS = {
 # from SECRET_KEY when unset ---
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", default="")
 
+# --- outbound requests (webhooks, URL imports, the http plugin): mediahub/outbound.py ---
+# Development and tests only: allow plain http and private, loopback and link-local targets.
+# WEBHOOKS_ALLOW_PRIVATE_TARGETS is the old name, still read.
+OUTBOUND_ALLOW_PRIVATE_TARGETS = env.bool(
+    "OUTBOUND_ALLOW_PRIVATE_TARGETS", default=env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+)
+
 # --- API limits ---
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=1200)
 IDEMPOTENCY_TTL_HOURS = 24
 
 # --- webhooks ---
 # Fernet key for signing secrets at rest; unset derives one from SECRET_KEY.
-# Development and tests only: allow plain http and private, loopback and link-local targets.
-WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
 # Waits (seconds) before each retry; jittered. The default spans about a day.
 WEBHOOKS_RETRY_SCHEDULE = env.list(
@@ -270,6 +278,33 @@ WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default
 WEBHOOKS_SWEEP_INTERVAL_SECONDS = env.float("WEBHOOKS_SWEEP_INTERVAL_SECONDS", default=10.0)
 # Events and their delivery logs are kept this long (then purged hourly by the scheduler).
 WEBHOOKS_EVENT_RETENTION_DAYS = env.int("WEBHOOKS_EVENT_RETENTION_DAYS", default=30)
+
+# --- periodic jobs, run by ``manage.py run_scheduler`` (tasks/scheduler.py) ---
+# {name: (every_seconds, "dotted.path.to.function")}: each app's jobs are named here, so the
+# scheduler imports no app.
+PERIODIC_JOBS = {
+    "tasks.sweep": (TASK_SWEEP_INTERVAL_SECONDS, "tasks.maintenance.sweep"),
+    "tasks.reap": (TASK_REAP_INTERVAL_SECONDS, "tasks.maintenance.reap"),
+    "api.purge_idempotency_records": (3600, "mediahub.api.idempotency.purge_expired"),
+    "webhooks.sweep": (WEBHOOKS_SWEEP_INTERVAL_SECONDS, "mediahub.webhooks.delivery.sweep_deliveries"),
+    "webhooks.purge": (3600, "mediahub.webhooks.delivery.purge_old_events"),
+}
+
+# --- live events (GET /api/v1/events/stream, mediahub/stream/) ---
+# A comment line this often keeps proxies and clients from timing out an idle stream.
+EVENTS_STREAM_HEARTBEAT_SECONDS = env.float("EVENTS_STREAM_HEARTBEAT_SECONDS", default=15.0)
+# A stream ends after this long; the client reconnects with Last-Event-ID and misses nothing. This
+# bounds how long a vanished client (whose writes still land in kernel buffers) can hold a thread.
+EVENTS_STREAM_MAX_SECONDS = env.float("EVENTS_STREAM_MAX_SECONDS", default=300.0)
+# Open streams per tenant across every API process.
+EVENTS_STREAM_MAX_PER_TENANT = env.int("EVENTS_STREAM_MAX_PER_TENANT", default=4)
+# Open streams per API process: at most half of gunicorn's threads, the rest always serve the API.
+EVENTS_STREAM_MAX_PER_PROCESS = env.int(
+    "EVENTS_STREAM_MAX_PER_PROCESS", default=max(1, env.int("GUNICORN_THREADS", default=4) // 2)
+)
+# A resume replays from this long before the Last-Event-ID's event: an event committed late (its
+# transaction ran longer) is not lost. Clients deduplicate on the event id.
+EVENTS_STREAM_RESUME_OVERLAP_SECONDS = env.float("EVENTS_STREAM_RESUME_OVERLAP_SECONDS", default=2.0)
 
 # --- production hardening (manage.py check --deploy) ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from mediahub.api.errors import Conflict
+from mediahub.errors import Conflict
 from tasks import services
 from tasks.models import Batch, Task, TaskAttempt
 

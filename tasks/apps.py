@@ -10,12 +10,9 @@ class TasksConfig(AppConfig):
 
     def ready(self) -> None:
         from mediahub.metrics import SCRAPE_REGISTRY
-        from tasks import maintenance
+        from tasks import actors  # noqa: F401 - declares an actor for each type, now and when registered
         from tasks.metrics import TaskCollector
-        from tasks.scheduler import register_periodic
 
         for module in settings.TASK_TYPE_MODULES:
             import_module(module)
-        register_periodic("tasks.sweep", settings.TASK_SWEEP_INTERVAL_SECONDS, maintenance.sweep)
-        register_periodic("tasks.reap", settings.TASK_REAP_INTERVAL_SECONDS, maintenance.reap)
         SCRAPE_REGISTRY.register(TaskCollector())

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from mediahub.webhooks.events import emit_many
+from mediahub.events.outbox import emit_many
 from tasks import services
 from tasks.models import Task
 

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from django.utils import timezone
+
+from mediahub.stream import live
 from tasks.errors import TaskError, TaskTimeout
 from tasks.models import Task
 
@@ -93,11 +96,27 @@ class TaskContext:
         ):
             self._progress_written_at = now
             self.task.progress = self._progress
-            self._update(progress=self._progress)
+            if self._update(progress=self._progress):
+                self._publish_progress()
 
-    def _update(self, **fields: Any) -> None:
+    def _publish_progress(self) -> None:
+        # Straight to the live channel, not the outbox: a tick a second per task would bloat the
+        # events table, and the task row already holds the latest progress for anyone who missed it.
+        task = self.task
+        data = {
+            "id": str(task.pk),
+            "type": task.type,
+            "status": task.status,
+            "phase": task.phase,
+            "progress": task.progress,
+            "media": str(task.media_id) if task.media_id else None,
+            "batch": str(task.batch_id) if task.batch_id else None,
+        }
+        live.publish(task.tenant_id, live.message("task.progress", data, timezone.now()))
+
+    def _update(self, **fields: Any) -> int:
         # Only while this attempt still owns the task (not after a cancel or a reap and re-claim).
-        Task.objects.filter(
+        return Task.objects.filter(
             pk=self.task.pk, status=Task.Status.PROCESSING, started_at=self.task.started_at
         ).update(**fields)
 

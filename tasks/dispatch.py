@@ -1,15 +1,20 @@
-"""Doorbells: the broker message only says "a task of this type may be runnable"."""
+"""Doorbells: the broker message only says "a task of this type may be runnable".
+
+The actors are declared in ``tasks/actors.py``; a doorbell finds its actor on the broker by name."""
 
 from __future__ import annotations
 
 import logging
 from functools import partial
 
+import dramatiq
 from django.db import transaction
 
-from tasks import registry
-
 logger = logging.getLogger(__name__)
+
+
+def actor_name(type_name: str) -> str:
+    return f"tasks.{type_name}"
 
 
 def ring(type_name: str, delay_seconds: float | None = None) -> bool:
@@ -17,7 +22,7 @@ def ring(type_name: str, delay_seconds: float | None = None) -> bool:
     the truth and the sweeper rings again later."""
     options = {"delay": int(delay_seconds * 1000)} if delay_seconds else {}
     try:
-        registry.get_actor(type_name).send_with_options(**options)
+        dramatiq.get_broker().get_actor(actor_name(type_name)).send_with_options(**options)
     except Exception:  # whatever the broker client raises, the sweeper recovers
         logger.warning("could not ring the %s queue; the sweeper will retry", type_name, exc_info=True)
         return False

@@ -26,6 +26,7 @@ from django.db.models import Count, OuterRef, Q, Subquery, prefetch_related_obje
 from django.utils import timezone
 from dramatiq.middleware import raise_thread_exception
 
+from mediahub.errors import ApplicationError, RateLimited, Unavailable
 from tasks import bulk, registry, services
 from tasks.context import TaskContext
 from tasks.dispatch import ring, ring_on_commit
@@ -289,11 +290,10 @@ def _owned(task: Task, started_at: datetime) -> Task | None:
 
 def _record_failure(entry: _Running, exc: Exception) -> None:
     task = entry.ctx.task
-    error = str(exc) if isinstance(exc, TaskError) else f"{type(exc).__name__}: {exc}"
+    expected = isinstance(exc, TaskError | ApplicationError)
+    error = str(exc) if expected else f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, TaskCancelled | WorkerShuttingDown):
-        logger.warning(
-            "task %s (%s) failed: %s", task.pk, task.type, error, exc_info=not isinstance(exc, TaskError)
-        )
+        logger.warning("task %s (%s) failed: %s", task.pk, task.type, error, exc_info=not expected)
     with transaction.atomic():
         TaskAttempt.objects.filter(pk=task.attempt.pk, finished_at__isnull=True).update(
             finished_at=timezone.now(), error=error
@@ -307,7 +307,15 @@ def _record_failure(entry: _Running, exc: Exception) -> None:
         elif isinstance(exc, TaskCancelled):
             services.transition(current, Status.CANCELLED, error=error)
         else:
-            services.fail_or_retry(current, error, permanent=isinstance(exc, PermanentError))
+            services.fail_or_retry(current, error, permanent=_is_permanent(exc))
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """Bad input fails at once; an application error other than a dependency being briefly away
+    (unavailable, rate limited) is bad input too. Anything else is worth a retry."""
+    if isinstance(exc, ApplicationError):
+        return not isinstance(exc, Unavailable | RateLimited)
+    return isinstance(exc, PermanentError)
 
 
 # --- the watcher thread and shutdown ---

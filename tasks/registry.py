@@ -1,40 +1,33 @@
-"""Registered task types and the one Dramatiq actor (and queue) of each."""
+"""Registered task types, by name. A leaf: it imports no other part of the engine.
+
+``tasks/actors.py`` declares each type's Dramatiq actor (and queue) through ``on_register``.
+"""
 
 from __future__ import annotations
 
-import dramatiq
-from django.conf import settings
+from collections.abc import Callable
 
 from tasks.types import TaskType
 
 _types: dict[str, TaskType] = {}
-_actors: dict[str, dramatiq.Actor] = {}
+_listeners: list[Callable[[TaskType], None]] = []
 
 
 def register(cls: type[TaskType]) -> type[TaskType]:
-    """Class decorator: register a task type and declare its actor on the current broker."""
+    """Class decorator: register a task type (and so declare its actor, see ``tasks.actors``)."""
     if cls.name in _types:
         raise ValueError(f"task type {cls.name!r} is already registered")
-    _types[cls.name] = cls()
-    _actors[cls.name] = _declare_actor(cls.name, cls.queue)
+    task_type = _types[cls.name] = cls()
+    for listener in _listeners:
+        listener(task_type)
     return cls
 
 
-def _declare_actor(type_name: str, queue: str) -> dramatiq.Actor:
-    def process(*_doorbell) -> None:
-        from tasks.engine import process_queue
-
-        process_queue(type_name)
-
-    return dramatiq.actor(
-        process,
-        actor_name=f"tasks.{type_name}",
-        queue_name=queue,
-        # The message is only a doorbell: the engine's own retry logic counts, never the broker's.
-        max_retries=0,
-        # Per-task timeouts are enforced by the engine; this only bounds one claim loop.
-        time_limit=(settings.TASK_MAX_TIMEOUT_SECONDS + settings.TASK_CLAIM_LOOP_SECONDS + 60) * 1000,
-    )
+def on_register(listener: Callable[[TaskType], None]) -> None:
+    """Call ``listener(task_type)`` for every type registered so far and every one to come."""
+    _listeners.append(listener)
+    for task_type in list(_types.values()):
+        listener(task_type)
 
 
 def get_type(name: str) -> TaskType:
@@ -48,7 +41,3 @@ def find_type(name: str) -> TaskType | None:
 
 def type_names() -> list[str]:
     return sorted(_types)
-
-
-def get_actor(name: str) -> dramatiq.Actor:
-    return _actors[name]

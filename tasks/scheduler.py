@@ -1,5 +1,7 @@
 """Periodic jobs, run by one ``manage.py run_scheduler`` process (or several: each run of a job
-takes a PostgreSQL advisory lock, so only one runs at a time cluster-wide)."""
+takes a PostgreSQL advisory lock, so only one runs at a time cluster-wide).
+
+The jobs are named in ``settings.PERIODIC_JOBS`` (by dotted path), so this module imports no app."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
+from django.conf import settings
 from django.db import close_old_connections, connection
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -22,18 +27,13 @@ class PeriodicJob:
     next_run: float = 0.0
 
 
-_jobs: dict[str, PeriodicJob] = {}
-
-
-def register_periodic(name: str, every_seconds: float, fn: Callable[[], object]) -> None:
-    """Run ``fn()`` every ``every_seconds`` in the scheduler process."""
-    if name in _jobs:
-        raise ValueError(f"periodic job {name!r} is already registered")
-    _jobs[name] = PeriodicJob(name, every_seconds, fn)
-
-
+@cache
 def periodic_jobs() -> list[PeriodicJob]:
-    return list(_jobs.values())
+    """The jobs of ``settings.PERIODIC_JOBS`` (``{name: (every_seconds, "dotted.path")}``)."""
+    return [
+        PeriodicJob(name, every_seconds, import_string(path))
+        for name, (every_seconds, path) in settings.PERIODIC_JOBS.items()
+    ]
 
 
 def run_job(job: PeriodicJob) -> bool:
@@ -52,9 +52,10 @@ def run_job(job: PeriodicJob) -> bool:
 
 def run_forever(stop: threading.Event) -> None:
     """Run each due job, sleeping until the next is due, until ``stop`` is set."""
+    jobs = periodic_jobs()
     while not stop.is_set():
         now = time.monotonic()
-        for job in _jobs.values():
+        for job in jobs:
             if job.next_run > now:
                 continue
             job.next_run = now + job.every_seconds
@@ -64,6 +65,6 @@ def run_forever(stop: threading.Event) -> None:
             except Exception:  # one failing job must not stop the others
                 logger.exception("periodic job %s failed", job.name)
                 connection.close()
-        next_due = min((job.next_run for job in _jobs.values()), default=time.monotonic() + 1)
+        next_due = min((job.next_run for job in jobs), default=time.monotonic() + 1)
         stop.wait(max(0.05, next_due - time.monotonic()))
     connection.close()

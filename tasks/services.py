@@ -10,16 +10,12 @@ from typing import Any
 
 import jsonschema
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import QuerySet
-from django.http import Http404
+from django.db.models import Model, QuerySet
 from django.utils import timezone
-from rest_framework.serializers import ValidationError
 
-from mediahub.api.errors import Conflict
-from mediahub.media.models import Media
-from mediahub.webhooks.events import emit
+from mediahub.errors import Conflict, Invalid, NotFound
+from mediahub.events.outbox import emit
 from tasks import registry
 from tasks.dispatch import ring_on_commit
 from tasks.models import Batch, Task, TaskAttempt
@@ -126,7 +122,7 @@ def lock_task(task_id: uuid.UUID) -> Task | None:
 def _lock_existing(task: Task) -> Task:
     locked = lock_task(task.pk)
     if locked is None:  # deleted meanwhile
-        raise Http404("No such task.")
+        raise NotFound("No such task.")
     return locked
 
 
@@ -201,18 +197,21 @@ def create_task(
     depends_on: Iterable[Task | uuid.UUID | str] = (),
     scheduled_at: datetime | None = None,
     metadata: dict[str, Any] | None = None,
-    media: Media | None = None,
+    media: Model | None = None,
     batch: Batch | None = None,
 ) -> Task:
     """Validate and insert a task, emit ``task.created`` and ring its queue on commit.
 
-    Call it inside the transaction of whatever caused the task. Raises DRF ``ValidationError``
-    naming the bad field.
+    Call it inside the transaction of whatever caused the task. ``media`` defaults to what the
+    type's ``media_for`` finds in the payload. Raises ``Invalid`` naming the bad field.
     """
-    task_type = _validated_type(tenant, type_name, payload)
     now = timezone.now()
     delayed = scheduled_at is not None and scheduled_at > now
     with transaction.atomic():
+        task_type = _checked_type(type_name, payload)
+        if media is None:
+            media = task_type.media_for(tenant, payload)
+        task_type.validate_payload(tenant, payload, media)
         dependencies = _locked_dependencies(tenant, depends_on)
         task = Task.objects.create(
             tenant=tenant,
@@ -223,7 +222,7 @@ def create_task(
             payload=payload,
             max_retries=task_type.default_max_retries if max_retries is None else max_retries,
             timeout_seconds=timeout_seconds or task_type.default_timeout_seconds,
-            media=media or _media_named_in(tenant, payload),
+            media=media,
             batch=batch,
             depends_on=[d.pk for d in dependencies],
             blocked=any(d.status != Status.COMPLETED for d in dependencies),
@@ -242,13 +241,14 @@ def create_task(
     return task
 
 
-def _validated_type(tenant: Tenant, type_name: str, payload: dict[str, Any]) -> TaskType:
+def _checked_type(type_name: str, payload: dict[str, Any]) -> TaskType:
+    """The registered type, once ``payload`` matches its JSON schema."""
     task_type = registry.find_type(type_name)
     if task_type is None:
         available = ", ".join(registry.type_names())
-        raise ValidationError({"type": [f"Unknown task type {type_name!r}; available: {available}."]})
+        raise Invalid({"type": [f"Unknown task type {type_name!r}; available: {available}."]})
     if not isinstance(payload, dict):
-        raise ValidationError({"payload": ["Must be a JSON object."]})
+        raise Invalid({"payload": ["Must be a JSON object."]})
     errors: dict[str, list[str]] = {}
     for error in jsonschema.Draft202012Validator(task_type.payload_schema).iter_errors(payload):
         if error.validator == "required":
@@ -261,8 +261,7 @@ def _validated_type(tenant: Tenant, type_name: str, payload: dict[str, Any]) -> 
             field = ".".join(map(str, error.path)) or "non_field_errors"
             errors.setdefault(field, []).append(error.message)
     if errors:
-        raise ValidationError({"payload": errors})
-    task_type.validate_payload(tenant, payload)
+        raise Invalid({"payload": errors})
     return task_type
 
 
@@ -272,7 +271,7 @@ def _locked_dependencies(tenant: Tenant, depends_on: Iterable[Task | uuid.UUID |
     try:
         ids = {d.pk if isinstance(d, Task) else uuid.UUID(str(d)) for d in depends_on}
     except ValueError:
-        raise ValidationError({"depends_on": ["Must be a list of task ids."]}) from None
+        raise Invalid({"depends_on": ["Must be a list of task ids."]}) from None
     if not ids:
         return []
     found = list(Task.objects.for_tenant(tenant).filter(pk__in=ids).order_by("pk").select_for_update())
@@ -283,17 +282,8 @@ def _locked_dependencies(tenant: Tenant, depends_on: Iterable[Task | uuid.UUID |
         if t.status in (Status.FAILED, Status.CANCELLED)
     ]
     if problems:
-        raise ValidationError({"depends_on": problems})
+        raise Invalid({"depends_on": problems})
     return found
-
-
-def _media_named_in(tenant: Tenant, payload: dict[str, Any]) -> Media | None:
-    """The tenant's media named by the payload's ``media_id`` (so ``?media=`` finds the task)."""
-    media_id = payload.get("media_id")
-    try:
-        return Media.objects.for_tenant(tenant).filter(pk=media_id).first() if media_id else None
-    except (ValueError, TypeError, DjangoValidationError):  # not a UUID: the type's own concern
-        return None
 
 
 def create_batch(tenant: Tenant, specs: Sequence[dict[str, Any]]) -> tuple[Batch, list[Task]]:
@@ -309,11 +299,11 @@ def create_batch(tenant: Tenant, specs: Sequence[dict[str, Any]]) -> tuple[Batch
                     created.append(
                         create_task(tenant, spec.pop("type"), spec.pop("payload"), batch=batch, **spec)
                     )
-            except ValidationError as exc:
-                errors[str(index)] = exc.detail
+            except Invalid as exc:
+                errors[str(index)] = exc.details
         if errors:
             transaction.set_rollback(True)
-            raise ValidationError({"tasks": errors})
+            raise Invalid({"tasks": errors})
         emit(tenant, "batch.created", batch_data(batch))
     return batch, created
 

@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from django.db.models import Model
+
     from tasks.context import TaskContext
     from tasks.models import Task
     from tenants.models import Tenant
@@ -32,11 +34,16 @@ class TaskType(ABC):
     max_per_tenant: ClassVar[int | None] = None
     batch_size: ClassVar[int] = 1
 
-    def validate_payload(self, tenant: Tenant, payload: dict[str, Any]) -> None:
-        """Checks beyond the JSON schema (e.g. the media exists in this tenant).
+    def media_for(self, tenant: Tenant, payload: dict[str, Any]) -> Model | None:
+        """The object (a media) this task works on, found from the schema-valid ``payload`` and
+        row-locked: ``create_task`` calls it in its transaction, stores it as ``task.media`` and
+        hands it to ``validate_payload``. The engine itself knows no media; a media domain's types
+        inherit this from ``mediahub.media.tasktypes.MediaTaskType``."""
+        return None
 
-        Raise ``rest_framework.serializers.ValidationError({"payload": {"field": ["..."]}})``.
-        """
+    def validate_payload(self, tenant: Tenant, payload: dict[str, Any], media: Model | None) -> None:
+        """Checks beyond the JSON schema, with what ``media_for`` found (e.g. it exists, it is a
+        video). Raise ``mediahub.errors.Invalid({"payload": {"field": ["..."]}})``."""
 
     @abstractmethod
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:

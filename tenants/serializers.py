@@ -1,4 +1,9 @@
+import re
+from collections.abc import Callable
+from typing import Any
+
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
@@ -27,6 +32,54 @@ class LadderRungSerializer(serializers.Serializer):
     height = serializers.IntegerField(min_value=144, max_value=4320)
     video_bitrate = serializers.IntegerField(min_value=100, max_value=100_000, help_text="kbit/s")
     audio_bitrate = serializers.IntegerField(min_value=32, max_value=512, required=False, default=128)
+    crf = serializers.IntegerField(
+        min_value=0,
+        max_value=51,
+        required=False,
+        help_text="Constant quality instead of a target bitrate; video_bitrate then caps it.",
+    )
+
+
+def validate_unique_rungs(ladder: list[dict]) -> list[dict]:
+    names = [rung["name"] for rung in ladder]
+    if len(set(names)) != len(names):
+        raise serializers.ValidationError("Rung names must be unique.")
+    return ladder
+
+
+LADDER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# Checks that a ladder name resolves, registered by the app that owns ladder presets (tenants
+# imports no app above it). A check raises ``ValueError`` with the reason.
+LADDER_NAME_CHECKS: list[Callable[[Tenant, str], None]] = []
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"$ref": "#/components/schemas/LadderRung"}},
+            {"type": "string", "description": "The name of a ladder preset."},
+        ]
+    }
+)
+class LadderSettingField(serializers.Field):
+    """A list of rungs, or the name of a ladder preset (``ladder-quality``)."""
+
+    def to_internal_value(self, data: Any) -> list[dict] | str:
+        if isinstance(data, str):
+            if not re.fullmatch(LADDER_NAME, data):
+                raise serializers.ValidationError("Not a preset name.")
+            tenant = self.context.get("tenant")
+            for check in LADDER_NAME_CHECKS:
+                try:
+                    check(tenant, data)
+                except ValueError as exc:
+                    raise serializers.ValidationError(str(exc)) from exc
+            return data
+        rungs = LadderRungSerializer(many=True, allow_empty=False).run_validation(data)
+        return validate_unique_rungs(rungs)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
 class UploadLimitsSerializer(serializers.Serializer):
@@ -46,14 +99,8 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     """What PATCH /tenant may change."""
 
     auto_transcode = serializers.BooleanField(required=False)
-    hls_ladder = LadderRungSerializer(many=True, required=False, allow_empty=False)
+    hls_ladder = LadderSettingField(required=False)
     limits = LimitsSerializer(required=False)
-
-    def validate_hls_ladder(self, ladder: list[dict]) -> list[dict]:
-        names = [rung["name"] for rung in ladder]
-        if len(set(names)) != len(names):
-            raise serializers.ValidationError("Rung names must be unique.")
-        return ladder
 
 
 class TenantUpdateSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -3,6 +3,7 @@ from rest_framework import mixins, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from mediahub.api import idempotency
 from mediahub.api.views import ApiView, TenantScopedViewSet
 from tenants import services
 from tenants.models import ApiKey
@@ -24,7 +25,7 @@ class TenantView(ApiView):
 
     @extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer)
     def patch(self, request: Request) -> Response:
-        serializer = TenantUpdateSerializer(data=request.data)
+        serializer = TenantUpdateSerializer(data=request.data, context={"tenant": request.user})
         serializer.is_valid(raise_exception=True)
         tenant = services.update_tenant_settings(request.user, serializer.validated_data["settings"])
         return Response(TenantSerializer(tenant).data)
@@ -43,7 +44,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         data = serializer.validated_data
         issued = services.issue_api_key(request.user, data["name"], data["scopes"], data.get("expires_at"))
         body = {**ApiKeySerializer(issued.api_key).data, "key": issued.key}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return idempotency.shown_once(Response(body, status=status.HTTP_201_CREATED))
 
     def destroy(self, request: Request, pk=None) -> Response:
         services.revoke_api_key(self.get_object())

@@ -17,13 +17,14 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
 import tests.tasktypes  # noqa: F401 - registers the test-only task types
-from tasks import registry
+from tasks import actors, registry
 from tests.waiting import wait_for  # noqa: F401 - callers import it from here
 
 
 def _bind_actors(broker: dramatiq.Broker) -> None:
+    bound = [actors.get_actor(name) for name in registry.type_names()]
     dramatiq.set_broker(broker)
-    for actor in map(registry.get_actor, registry.type_names()):
+    for actor in bound:
         actor.broker = broker
         broker.declare_actor(actor)
 

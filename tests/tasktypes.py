@@ -8,6 +8,7 @@ from collections import Counter
 
 from django.conf import settings
 
+from mediahub.media.tasktypes import MediaTaskType
 from tasks.errors import PermanentError, TaskError, TransientError
 from tasks.registry import register
 from tasks.types import TaskType
@@ -57,7 +58,7 @@ class Echo(TaskType):
 
 
 @register
-class MediaProbe(TaskType):
+class MediaProbe(MediaTaskType):
     """Accepts any ``media_id`` string (no checks of its own) and reports it."""
 
     name = "TestMediaProbe"

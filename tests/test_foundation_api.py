@@ -134,16 +134,21 @@ def test_same_key_same_body_replays_without_creating(api, tenant):
     count = ApiKey.objects.for_tenant(tenant).count()
     again = post_key(api, body)
     assert again.status_code == 201
-    assert again.json() == first.json()
+    # The key was shown once: the replay names the created key but never shows it again.
+    assert again.json() == {"id": first.json()["id"], "secret_omitted": True}
     assert again["Idempotent-Replayed"] == "true"
     assert ApiKey.objects.for_tenant(tenant).count() == count
 
 
-def test_stored_response_keeps_a_new_key_encrypted(api, tenant):
+def test_a_new_key_is_never_stored_for_replays_even_after_revoking(api, tenant):
+    from mediahub import crypto
+
     first = post_key(api, {"name": "ci", "scopes": ["read"]}).json()
-    stored = bytes(IdempotencyRecord.objects.get(tenant=tenant, key="key-1").response_body)
+    stored = crypto.decrypt(bytes(IdempotencyRecord.objects.get(tenant=tenant, key="key-1").response_body))
     assert first["key"].encode() not in stored and b"mh_live_" not in stored
-    assert post_key(api, {"name": "ci", "scopes": ["read"]}).json()["key"] == first["key"]
+    assert api.delete(f"/api/v1/api-keys/{first['id']}").status_code == 204
+    replay = post_key(api, {"name": "ci", "scopes": ["read"]})
+    assert replay.status_code == 201 and "key" not in replay.json()
 
 
 def test_same_key_other_body_is_409(api):

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mediahub.transcoding import ffmpeg, hls
+from mediahub.media import hls
+from mediahub.transcoding import ffmpeg
 from mediahub.transcoding.ladder import plan_renditions
 from tenants.defaults import DEFAULT_HLS_LADDER
 
@@ -64,6 +65,7 @@ def test_audio_only_source_gets_one_audio_rendition():
 def _job(renditions, has_audio=True, fps=30.0):
     return ffmpeg.HlsJob(
         source=Path("/w/source"),
+        demuxer="mov",
         output_dir=Path("/w/hls"),
         renditions=renditions,
         has_audio=has_audio,
@@ -95,6 +97,19 @@ def test_one_command_decodes_once_and_encodes_every_rung():
     assert _option(argv, "-maxrate:v:1") == "2800k" and _option(argv, "-b:v:1") == "2800k"
     assert _option(argv, "-progress") == "pipe:1"
     assert argv[-1] == "/w/hls/%v/index.m3u8"
+
+
+def test_quality_ladder_encodes_capped_crf_per_rung():
+    from mediahub.presets.system import SYSTEM_PRESETS
+
+    quality = next(p["ladder"] for p in SYSTEM_PRESETS if p["name"] == "ladder-quality")
+    planned = plan_renditions(quality, (1280, 720), has_audio=True)
+    assert [(r.name, r.crf) for r in planned] == [("720p", 22), ("480p", 23), ("360p", 24)]
+    argv = ffmpeg.build_hls_command("ffmpeg", _job(planned))
+    assert _option(argv, "-crf:v:0") == "22" and "-b:v:0" not in argv
+    assert _option(argv, "-maxrate:v:0") == "3500k" and _option(argv, "-bufsize:v:0") == "7000k"
+    # Markers of rungs without crf keep the shape they had before crf existed.
+    assert "crf" not in plan_renditions(DEFAULT_HLS_LADDER, (640, 360), True)[0].as_dict()
 
 
 def test_command_without_audio_maps_no_audio():

@@ -7,9 +7,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from mediahub.events.outbox import emit
 from mediahub.webhooks import signing
 from mediahub.webhooks.delivery import purge_old_events
-from mediahub.webhooks.events import emit
 from mediahub.webhooks.models import Delivery, Endpoint, Event
 from mediahub.webhooks.services import update_endpoint
 from tests.conftest import client_for
@@ -17,7 +17,7 @@ from tests.conftest import client_for
 
 @pytest.fixture(autouse=True)
 def _allow_loopback(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = True
 
 
 def create(api, **overrides):
@@ -93,19 +93,25 @@ def test_missing_fields_are_400(api):
         "https://127.0.0.1/",
         "https://[::1]/",
         "https://[::ffff:10.0.0.1]/",
+        # IPv6 forms that carry a private or metadata IPv4 address (mediahub.outbound)
+        "https://[64:ff9b::a9fe:a9fe]/",  # NAT64 well-known prefix
+        "https://[64:ff9b:1::a00:1]/",  # NAT64 local-use prefix
+        "https://[2002:a9fe:a9fe::1]/",  # 6to4
+        "https://[::169.254.169.254]/",  # IPv4-compatible
+        "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/",  # Teredo, client 10.0.0.1
     ],
 )
 def test_private_and_metadata_targets_are_refused_when_not_allowed(api, settings, url):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = False
     response = create(api, url=url)
     assert response.status_code == 400
     assert "url" in response.json()["error"]["details"]
 
 
 def test_plain_http_needs_the_development_setting(api, settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = False
     assert create(api, url="http://hooks.example.com/in").status_code == 400
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = True
     assert create(api, url="http://hooks.example.com/in").status_code == 201
 
 
@@ -262,8 +268,15 @@ def test_create_honours_idempotency_key(api):
         "/api/v1/webhooks", {"url": "https://a.example/x", "events": ["*"]}, format="json", **headers
     )
     assert first.status_code == again.status_code == 201
-    assert again.json()["id"] == first.json()["id"]
+    assert again.json() == {"id": first.json()["id"], "secret_omitted": True}  # the secret is shown once
     assert Endpoint.objects.count() == 1
+
+    rotate = f"/api/v1/webhooks/{first.json()['id']}/rotate-secret"
+    rotated = api.post(rotate, HTTP_IDEMPOTENCY_KEY="rotate-1")
+    assert rotated.status_code == 200 and rotated.json()["secret"].startswith("whsec_")
+    replayed = api.post(rotate, HTTP_IDEMPOTENCY_KEY="rotate-1")
+    assert replayed.status_code == 200 and replayed["Idempotent-Replayed"] == "true"
+    assert replayed.json() == {"id": first.json()["id"], "secret_omitted": True}
 
 
 def test_admin_lists_endpoints_with_health_and_deliveries(admin_client, api, tenant):

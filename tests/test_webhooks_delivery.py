@@ -16,10 +16,10 @@ from dramatiq.brokers.redis import RedisBroker
 from PIL import Image
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from mediahub.events.outbox import EVENT_TYPES, emit
 from mediahub.webhooks import delivery as delivery_module
 from mediahub.webhooks import signing, transport
 from mediahub.webhooks.actors import QUEUE, deliver_webhook
-from mediahub.webhooks.events import EVENT_TYPES, emit
 from mediahub.webhooks.models import Delivery, Endpoint, Event
 from tasks.scheduler import periodic_jobs, run_job
 from tests.services import free_port
@@ -33,7 +33,7 @@ VERIFY_ERRORS = (WebhookVerificationError, ValueError, binascii.Error)
 
 @pytest.fixture(autouse=True)
 def _fast_webhooks(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = True
     settings.WEBHOOKS_RETRY_SCHEDULE = [0.2, 0.2, 0.2]
 
 
@@ -258,7 +258,7 @@ def test_names_resolving_to_private_addresses_are_refused_at_send_time(
     whose DNS answer changed) gets nothing."""
     endpoint = add_endpoint(api, f"http://localhost:{receiver.port}/hook")
     metadata = add_endpoint(api, "http://169.254.169.254/latest/meta-data/")
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = False
     settings.WEBHOOKS_RETRY_SCHEDULE = []
     emit_now(tenant, "media.ready", {"id": "m1"})
 

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from mediahub.outbound import is_public_address
 from mediahub.webhooks import transport
 from mediahub.webhooks.slots import Slots
-from mediahub.webhooks.targets import is_public_address
 from tests.waiting import wait_for
 from tests.webhook_receiver import Receiver
 
@@ -33,7 +33,7 @@ from tests.webhook_receiver import Receiver
     ],
 )
 def test_private_targets_are_refused_before_connecting(settings, monkeypatch, url):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = False
 
     def no_connections(*args, **kwargs):
         raise AssertionError("a refused target must not be connected to")
@@ -102,7 +102,7 @@ def localhost_cert(tmp_path):
 def test_https_connects_to_the_checked_address_with_the_hostname_for_sni_and_certificate(
     settings, monkeypatch, localhost_cert
 ):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = True
     cert_file, context = localhost_cert
     server_names = []
     context.sni_callback = lambda sock, server_name, ctx: server_names.append(server_name)
@@ -138,14 +138,14 @@ def fake_dns(monkeypatch, name, addresses):
 
 
 def test_a_name_with_any_private_address_is_refused(settings, monkeypatch):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = False
     fake_dns(monkeypatch, "rebind.example", ["93.184.215.14", "169.254.169.254"])
     outcome = transport.post("https://rebind.example/hook", b"{}", {}, timeout=1)
     assert outcome.error == "Refused: rebind.example resolves to a non-public address (169.254.169.254)."
 
 
 def test_the_next_address_is_tried_when_one_refuses(settings, monkeypatch):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = True
     receiver = Receiver().start()
     try:
         # 127.0.0.2 is loopback too, but nothing listens there.
@@ -208,7 +208,7 @@ def trickling_server(tls: ssl.SSLContext | None = None):
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_trickling_answer_is_cut_off_at_the_timeout(settings, monkeypatch, localhost_cert, scheme):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = True
     cert_file, context = localhost_cert
     monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
     with trickling_server(context if scheme == "https" else None) as port:

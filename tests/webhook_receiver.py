@@ -96,6 +96,8 @@ class Receiver:
                     with receiver._lock:
                         receiver.in_flight -= 1
 
+            do_GET = do_POST  # noqa: N815 - a redirected POST arrives as a GET
+
             def log_message(self, format: str, *args) -> None:
                 pass
 

@@ -6,30 +6,33 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from mediahub import errors
 
 logger = logging.getLogger(__name__)
 
 
-class ApiError(exceptions.APIException):
-    """Raise from a service or view for any non-validation error with its own code and status."""
+# The one place application errors meet HTTP.
+HTTP_STATUS: dict[type[errors.ApplicationError], int] = {
+    errors.Invalid: status.HTTP_400_BAD_REQUEST,
+    errors.NotFound: status.HTTP_404_NOT_FOUND,
+    errors.Gone: status.HTTP_410_GONE,
+    errors.Conflict: status.HTTP_409_CONFLICT,
+    errors.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    errors.Unsupported: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    errors.RateLimited: status.HTTP_429_TOO_MANY_REQUESTS,
+    errors.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
 
-    def __init__(
-        self, code: str, message: str, status_code: int = 400, details: dict[str, Any] | None = None
-    ):
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.error_code = code
-        self.details = details or {}
 
-
-class Conflict(ApiError):
-    def __init__(self, message: str, code: str = "conflict", details: dict[str, Any] | None = None):
-        super().__init__(code, message, status.HTTP_409_CONFLICT, details)
+def http_status(exc: errors.ApplicationError) -> int:
+    return next((code for cls, code in HTTP_STATUS.items() if isinstance(exc, cls)), 400)
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -48,10 +51,15 @@ def internal_error_body(request_id: str | None) -> dict[str, Any]:
     )
 
 
-def request_too_large() -> ApiError:
-    return ApiError(
-        "request_too_large", "The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+def database_unavailable() -> errors.Unavailable:
+    """The database is away (a restart, a failover): the client may retry, nothing is broken."""
+    return errors.Unavailable(
+        "The database is unavailable; retry shortly.", details={"down": ["database"]}, retry_after=5
     )
+
+
+def request_too_large() -> errors.TooLarge:
+    return errors.TooLarge("The request body is too large.", code="request_too_large")
 
 
 _CODES = {
@@ -76,12 +84,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, RequestDataTooBig):
         exc = request_too_large()
     elif isinstance(exc, SuspiciousOperation):  # too many fields or files: still the client's input
-        exc = ApiError("malformed_request", str(exc) or "The request could not be parsed.", 400)
+        message = str(exc) or "The request could not be parsed."
+        exc = errors.ApplicationError(message, code="malformed_request")
+    elif isinstance(exc, OperationalError | InterfaceError):
+        exc = database_unavailable()
     elif isinstance(exc, DataError):
         # PostgreSQL refused a value that passed validation (a time zone offset past ±15:59, a number
         # past its column): the input's fault, but logged in full in case it was ours.
         logger.warning("database refused a value: %s", exc, exc_info=exc)
-        exc = ApiError("invalid_input", "A value in the request is out of range.", 400)
+        exc = errors.ApplicationError("A value in the request is out of range.", code="invalid_input")
+    if isinstance(exc, errors.ApplicationError):
+        set_rollback()
+        headers = {"Retry-After": f"{exc.retry_after:.0f}"} if exc.retry_after else None
+        return Response(error_body(exc.code, exc.message, exc.details), http_status(exc), headers=headers)
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -91,9 +106,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         return Response(internal_error_body(request_id), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
-    if isinstance(exc, ApiError):
-        body = error_body(exc.error_code, str(exc.detail), exc.details)
-    elif isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         fields = ", ".join(details)
         body = error_body("invalid_input", f"Invalid input: {fields}.", details)

@@ -3,6 +3,11 @@
 The record is claimed (inserted) before the view runs, under a unique (tenant, key) constraint, so of
 two concurrent duplicates exactly one runs; the other is answered ``409`` while the first is in
 progress. Server errors (5xx) release the key so the client can retry with it.
+
+A response that shows a secret once (a new API key, a webhook signing secret on create or rotate)
+is marked with ``shown_once``; its replay has the same status but only ``{"id", "secret_omitted":
+true}``: the secret itself is never stored, so a repeat cannot reveal it again (not even after the
+key was revoked).
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from django.http import HttpResponse, HttpResponseBase
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from mediahub import crypto
-from mediahub.api.errors import ApiError, Conflict
 from mediahub.api.models import IdempotencyRecord
+from mediahub.errors import Conflict, Invalid
 from tenants.models import Tenant
 
 HEADER = "Idempotency-Key"
@@ -30,6 +36,13 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 # A claim older than this was left by a crashed process; a repeat may take it over.
 ABANDONED_AFTER = timedelta(minutes=10)
+SHOWN_ONCE_ATTRIBUTE = "idempotent_replay_without_secret"
+
+
+def shown_once(response: Response) -> Response:
+    """Mark ``response`` (whose data has an ``id``) as showing a secret once: replays omit it."""
+    setattr(response, SHOWN_ONCE_ATTRIBUTE, True)
+    return response
 
 
 class Replay(Exception):
@@ -50,10 +63,10 @@ class Replay(Exception):
 
 def validate_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ApiError(
-            "invalid_idempotency_key",
+        raise Invalid(
+            {"header": HEADER},
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.",
-            details={"header": HEADER},
+            code="invalid_idempotency_key",
         )
     return key
 
@@ -126,12 +139,15 @@ def finish(record: IdempotencyRecord, response: HttpResponseBase) -> None:
         return
     if hasattr(response, "render"):
         response.render()
+    body = response.content
+    if getattr(response, SHOWN_ONCE_ATTRIBUTE, False) and response.status_code < 400:
+        body = json.dumps({"id": str(response.data["id"]), "secret_omitted": True}).encode()
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         state=IdempotencyRecord.State.COMPLETED,
         response_status=response.status_code,
         response_content_type=response.get("Content-Type", ""),
-        # Encrypted: a replayed response may carry a secret shown once (a new API key, a webhook secret).
-        response_body=crypto.encrypt(response.content),
+        # Encrypted at rest all the same: responses may hold what a tenant does not want leaked.
+        response_body=crypto.encrypt(body),
     )
 
 

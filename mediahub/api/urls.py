@@ -12,4 +12,6 @@ urlpatterns = [
     path("", include("mediahub.media.urls")),
     path("", include("mediahub.webhooks.urls")),
     path("", include("tasks.urls")),
+    path("", include("mediahub.presets.urls")),
+    path("", include("mediahub.stream.urls")),
 ]

@@ -10,20 +10,19 @@ from typing import Any
 
 from PIL import Image
 
-from mediahub.api.errors import ApiError
-from mediahub.media import probe
+from mediahub.errors import TooLarge, Unsupported
+from mediahub.media import ffmpeg_input, probe
 
 SNIFF_BYTES = 64 * 1024
 
 
-class UnsupportedMedia(ApiError):
-    def __init__(self, message: str):
-        super().__init__("unsupported_media_type", message, 415)
+class UnsupportedMedia(Unsupported):
+    """Not a kind of file mediahub handles, or one that cannot be decoded."""
 
 
-class MediaTooLarge(ApiError):
+class MediaTooLarge(TooLarge):
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
-        super().__init__(code, message, 413, details)
+        super().__init__(message, code=code, details=details)
 
 
 @dataclass
@@ -53,7 +52,6 @@ _AV_MAGIC = (
     b"ID3",  # MP3 with tags
     b"FLV",
     b"\x00\x00\x01\xba",  # MPEG-PS
-    b"#EXTM3U",
 )
 
 
@@ -89,13 +87,20 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
-def inspect_file(path: Path, limits: dict[str, Any]) -> Inspection:
-    """Type, dimensions and probe of the file at ``path``; raises ``UnsupportedMedia`` (415) or
-    ``MediaTooLarge`` (413)."""
+def inspect_file(path: Path, limits: dict[str, Any], filename: str = "") -> Inspection:
+    """Type, dimensions and probe of the file at ``path`` (``filename``: the client's name for it);
+    raises ``UnsupportedMedia`` (415) or ``MediaTooLarge`` (413).
+
+    Playlists, manifests, concat lists and stream descriptors are refused whatever their name:
+    ffmpeg would read the files and addresses they name (see ``ffmpeg_input``)."""
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head:
         raise UnsupportedMedia("The file is empty.")
+    try:
+        ffmpeg_input.refuse_references(head, filename)
+    except ffmpeg_input.RefusedInput as exc:
+        raise UnsupportedMedia(str(exc)) from exc
     kind = sniff(head)
     if kind == "image":
         return _inspect_image(path, limits)
@@ -110,7 +115,9 @@ def _inspect_av(path: Path, limits: dict[str, Any]) -> Inspection:
     try:
         info = probe.probe_file(path)
     except probe.ProbeError as exc:
-        raise UnsupportedMedia(f"The file could not be decoded: {exc}") from exc
+        raise UnsupportedMedia(
+            f"The file could not be decoded: {ffmpeg_input.scrub_paths(str(exc))}"
+        ) from exc
     video = probe.video_stream(info)
     duration = info.get("duration")
     if video is not None:
@@ -151,9 +158,11 @@ def _inspect_image(path: Path, limits: dict[str, Any]) -> Inspection:
             with Image.open(path) as image:
                 width, height, fmt = image.width, image.height, image.format
     except Image.DecompressionBombError as exc:
-        raise MediaTooLarge("image_too_large", f"The image has too many pixels: {exc}") from exc
+        raise MediaTooLarge(
+            "image_too_large", f"The image has too many pixels: {ffmpeg_input.scrub_paths(str(exc))}"
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UnsupportedMedia(f"The image could not be read: {exc}") from exc
+        raise UnsupportedMedia(f"The image could not be read: {ffmpeg_input.scrub_paths(str(exc))}") from exc
     max_pixels = limits["max_image_pixels"]
     if width * height > max_pixels:
         raise MediaTooLarge(
@@ -163,7 +172,10 @@ def _inspect_image(path: Path, limits: dict[str, Any]) -> Inspection:
         )
     _check_dimension(width, height, limits)
     content_type = Image.MIME.get(fmt or "", "application/octet-stream")
-    return Inspection("image", content_type, width=width, height=height, probe={"format": fmt})
+    info = {"format": fmt}
+    if fmt in ffmpeg_input.IMAGE_DEMUXERS:  # how ffmpeg may read it (video frames, plugins)
+        info["demuxer"] = ffmpeg_input.IMAGE_DEMUXERS[fmt]
+    return Inspection("image", content_type, width=width, height=height, probe=info)
 
 
 def _check_dimension(width: int, height: int, limits: dict[str, Any]) -> None:
@@ -185,5 +197,5 @@ def _inspect_document(path: Path, head: bytes) -> Inspection:
     try:
         pages = len(PdfReader(path).pages)
     except (PyPdfError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise UnsupportedMedia(f"The PDF could not be read: {exc}") from exc
+        raise UnsupportedMedia(f"The PDF could not be read: {ffmpeg_input.scrub_paths(str(exc))}") from exc
     return Inspection("document", "application/pdf", probe={"format": "pdf", "pages": pages})

@@ -1,5 +1,9 @@
-"""Signed, expiring file URLs for the local-file storage default (no S3): downloads, HLS segments
-and direct-upload PUTs go through here, the way presigned URLs go to S3."""
+"""Opaque, expiring file URLs for the local-file storage default (no S3): downloads, HLS segments
+and direct-upload PUTs go through here, the way presigned URLs go to S3.
+
+What is served is typed by the detected content type carried in the token (never by the name),
+with ``nosniff`` and ``Content-Security-Policy: sandbox``: a file that a browser would render can
+neither run script nor reach mediahub's origin."""
 
 from __future__ import annotations
 
@@ -24,14 +28,26 @@ def local_file(request: HttpRequest, token: str, name: str) -> HttpResponse:
     method = "PUT" if request.method == "PUT" else "GET"
     claims = load_local_url_token(token, method)
     if claims is None or not hasattr(default_storage, "path"):
-        return error_response("forbidden", "The link is invalid or has expired.", 403)
+        return _fenced(error_response("forbidden", "The link is invalid or has expired.", 403))
     path = Path(default_storage.path(claims["k"]))
     if method == "PUT":
         return _receive(request, path, claims["s"])
     if not path.is_file():
         return error_response("not_found", "Not found.", 404)
     download_name = claims.get("d")
-    return FileResponse(open(path, "rb"), as_attachment=bool(download_name), filename=download_name or "")
+    response = FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it once streamed
+        as_attachment=bool(download_name),
+        filename=download_name or "",
+        content_type=claims.get("c") or "application/octet-stream",
+    )
+    return _fenced(response)
+
+
+def _fenced(response: HttpResponse) -> HttpResponse:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 def _receive(request: HttpRequest, path: Path, max_bytes: int) -> HttpResponse:

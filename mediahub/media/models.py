@@ -18,6 +18,7 @@ class Media(TenantOwned):
         PROCESSING = "processing"
         READY = "ready"
         FAILED = "failed"
+        IMPORTING = "importing"  # a URL import is fetching the original
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     type = models.CharField(max_length=16, choices=Type.choices)
@@ -39,6 +40,10 @@ class Media(TenantOwned):
     hls = models.JSONField(null=True, blank=True)
     poster_key = models.CharField(max_length=1024, blank=True)
     error = models.TextField(blank=True)
+    # The media an FFmpegCommand made this one from (its first input).
+    derived_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="derivatives"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

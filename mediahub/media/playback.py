@@ -11,15 +11,16 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core import signing
 from django.http import HttpRequest
 
+from mediahub import crypto
 from mediahub.media import storage
+from mediahub.media.hls import build_master
 from mediahub.media.models import Media
-from mediahub.transcoding.hls import build_master
 
-TOKEN_SALT = "mediahub.media.playback"
+TOKEN_PURPOSE = "mediahub.media.playback"
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_CONTENT_TYPE = "video/mp2t"
 
 
 def base_url(request: HttpRequest | None) -> str:
@@ -30,19 +31,14 @@ def base_url(request: HttpRequest | None) -> str:
 
 
 def make_token(media: Media) -> str:
-    return signing.TimestampSigner(salt=TOKEN_SALT).sign_object(
-        {"m": str(media.id), "t": str(media.tenant_id)}
-    )
+    """An opaque playback token (encrypted: its holder learns no tenant id)."""
+    return crypto.seal({"m": str(media.id), "t": str(media.tenant_id)}, purpose=TOKEN_PURPOSE)
 
 
 def read_token(token: str) -> dict[str, str] | None:
     """``{"m": media id, "t": tenant id}`` of a genuine, unexpired token, else None."""
-    try:
-        return signing.TimestampSigner(salt=TOKEN_SALT).unsign_object(
-            token, max_age=settings.PLAYBACK_URL_TTL_SECONDS
-        )
-    except (signing.BadSignature, ValueError):
-        return None
+    claims = crypto.unseal(token, purpose=TOKEN_PURPOSE, max_age=settings.PLAYBACK_URL_TTL_SECONDS)
+    return claims if isinstance(claims, dict) else None
 
 
 def master_url(media: Media, base: str, token: str | None = None) -> str:
@@ -66,6 +62,11 @@ def playable_variant(media: Media, rendition: dict[str, Any], base: str) -> str:
     lines = []
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            line = store.url(f"{folder}/{line}", base_url=base, ttl=settings.PLAYBACK_URL_TTL_SECONDS)
+            line = store.url(
+                f"{folder}/{line}",
+                base_url=base,
+                ttl=settings.PLAYBACK_URL_TTL_SECONDS,
+                content_type=SEGMENT_CONTENT_TYPE,
+            )
         lines.append(line)
     return "\n".join(lines) + "\n"

@@ -1,8 +1,11 @@
 """Audio/video probing: ffprobe's JSON when the binary exists, else PyAV, normalised to one shape.
 
+Every run is fenced (``mediahub.media.ffmpeg_input``): while inspecting, only self-contained A/V
+demuxers may claim the file; afterwards the demuxer inspection decided is named.
+
 The shape (stored in ``Media.probe``)::
 
-    {"format": str, "duration": float|None, "bit_rate": int|None, "codecs": [str],
+    {"format": str, "demuxer": str, "duration": float|None, "bit_rate": int|None, "codecs": [str],
      "streams": [{"index", "type", "codec", "bit_rate", ...video: "width", "height", "sar",
                   "rotation", "frame_rate", "attached_pic"; audio: "sample_rate", "channels"}]}
 """
@@ -17,6 +20,8 @@ from typing import Any
 
 from django.conf import settings
 
+from mediahub.media import ffmpeg_input
+
 PROBE_TIMEOUT_SECONDS = 60
 
 
@@ -24,30 +29,36 @@ class ProbeError(Exception):
     """The file is not a media container ffprobe/PyAV can read."""
 
 
-def probe_file(path: Path) -> dict[str, Any]:
-    if settings.FFPROBE_BINARY:
-        return _probe_with_ffprobe(path)
-    return _probe_with_pyav(path)
+def probe_file(path: Path, demuxer: str | None = None) -> dict[str, Any]:
+    """Probe the tenant file at ``path`` with ``demuxer`` (the one recorded in ``Media.probe``), or,
+    while inspecting (``None``), with whichever allowed demuxer claims it. ``ProbeError`` otherwise."""
+    try:
+        if settings.FFPROBE_BINARY:
+            info = _probe_with_ffprobe(path, demuxer)
+        else:
+            info = _probe_with_pyav(path, demuxer)
+        info["demuxer"] = demuxer or ffmpeg_input.demuxer_from_format(info["format"])
+    except ffmpeg_input.RefusedInput as exc:
+        raise ProbeError(str(exc)) from exc
+    return info
 
 
-def _probe_with_ffprobe(path: Path) -> dict[str, Any]:
-    argv = [
-        settings.FFPROBE_BINARY,
-        "-v",
-        "error",
-        "-print_format",
-        "json",
-        "-show_format",
-        "-show_streams",
-        str(path),
-    ]
+def _probe_with_ffprobe(path: Path, demuxer: str | None) -> dict[str, Any]:
+    if demuxer is None:
+        source = ffmpeg_input.inspection_probe_args(path)
+    else:
+        source = ffmpeg_input.input_args(path, demuxer)
+    argv = [settings.FFPROBE_BINARY, "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+    argv += source
     try:
         completed = subprocess.run(argv, capture_output=True, timeout=PROBE_TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired as exc:
         raise ProbeError("probing took too long") from exc
     if completed.returncode != 0:
         message = completed.stderr.decode(errors="replace").strip().splitlines()
-        raise ProbeError(message[-1] if message else "ffprobe could not read the file")
+        raise ProbeError(
+            ffmpeg_input.scrub_paths(message[-1]) if message else "ffprobe could not read the file"
+        )
     raw = json.loads(completed.stdout or b"{}")
     fmt = raw.get("format") or {}
     streams = [_ffprobe_stream(s) for s in raw.get("streams", [])]
@@ -81,13 +92,13 @@ def _ffprobe_stream(raw: dict[str, Any]) -> dict[str, Any]:
     return stream
 
 
-def _probe_with_pyav(path: Path) -> dict[str, Any]:
+def _probe_with_pyav(path: Path, demuxer: str | None) -> dict[str, Any]:
     import av
 
     try:
-        container = av.open(str(path))
+        container = av.open(str(path), **ffmpeg_input.pyav_open_kwargs(demuxer))
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise ProbeError(str(exc)) from exc
+        raise ProbeError(ffmpeg_input.scrub_paths(str(exc))) from exc
     with container:
         streams = []
         for s in container.streams:

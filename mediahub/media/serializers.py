@@ -47,6 +47,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "derived_from",
             "error",
             "created_at",
             "updated_at",
@@ -71,7 +72,10 @@ class MediaSerializer(serializers.ModelSerializer):
         if not media.poster_key:
             return None
         return storage.get_store().url(
-            media.poster_key, base_url=self._base_url(), ttl=settings.PLAYBACK_URL_TTL_SECONDS
+            media.poster_key,
+            base_url=self._base_url(),
+            ttl=settings.PLAYBACK_URL_TTL_SECONDS,
+            content_type="image/jpeg",
         )
 
 

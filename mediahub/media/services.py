@@ -16,13 +16,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mediahub.api.errors import ApiError, Conflict
+from mediahub.errors import ApplicationError, Conflict, Invalid
+from mediahub.events.outbox import emit
 from mediahub.media import storage
 from mediahub.media.inspection import MediaTooLarge, inspect_file
 from mediahub.media.models import DirectUpload, Media
 from mediahub.media.serializers import MediaSerializer
 from mediahub.media.uploads import file_sha256, safe_filename
-from mediahub.webhooks.events import emit
 from tasks.models import Task
 from tasks.services import cancel_task, create_task
 from tenants.models import Tenant
@@ -77,7 +77,7 @@ def ingest_file(
         _discard(stored_as)
         return Ingested(existing, duplicate=True)
     try:
-        inspection = inspect_file(path, tenant.effective_settings["limits"])
+        inspection = inspect_file(path, tenant.effective_settings["limits"], fields.filename)
         limit = upload_limits(tenant)[inspection.type]
         if size_bytes > limit:
             raise MediaTooLarge(
@@ -85,7 +85,7 @@ def ingest_file(
                 f"The {inspection.type} exceeds the upload limit of {limit} bytes.",
                 {"limit_bytes": limit, "type": inspection.type},
             )
-    except ApiError:
+    except ApplicationError:
         _discard(stored_as)
         raise
 
@@ -262,23 +262,20 @@ def complete_direct_upload(upload: DirectUpload, parts: list[dict[str, Any]]) ->
     store = storage.get_store()
     if upload.multipart_upload_id:
         if not parts:
-            raise ApiError(
-                "invalid_input", "A multipart upload needs its parts.", 400, {"parts": ["Required."]}
-            )
+            raise Invalid({"parts": ["Required."]}, "A multipart upload needs its parts.")
         try:
             store.complete_multipart(upload.key, upload.multipart_upload_id, parts)
         except ClientError as exc:
-            raise ApiError("invalid_parts", f"The parts could not be assembled: {exc}", 400) from exc
+            raise Invalid({}, f"The parts could not be assembled: {exc}", code="invalid_parts") from exc
     if not store.exists(upload.key):
         raise Conflict("Nothing was uploaded yet.", code="upload_missing")
     stored_size = store.size(upload.key)
     if stored_size != upload.size_bytes:
         _discard(upload)
-        raise ApiError(
-            "size_mismatch",
-            f"The uploaded object has {stored_size} bytes, not the {upload.size_bytes} announced.",
-            400,
+        raise Invalid(
             {"size_bytes": [f"The stored object has {stored_size} bytes."]},
+            f"The uploaded object has {stored_size} bytes, not the {upload.size_bytes} announced.",
+            code="size_mismatch",
         )
     fields = MediaFields(
         upload.filename, upload.title, upload.description, upload.metadata, upload.auto_transcode

@@ -2,8 +2,8 @@
 
 Everything goes through Django's default storage. On S3 (django-storages) large objects travel as
 multipart transfers from and to disk through the storage's own boto3 client, and reads are presigned
-URLs. The local-file default (``make run`` without S3) hands out signed, short-lived URLs served by
-mediahub itself (``mediahub.media.local_files``), so playback and direct uploads work the same way.
+URLs. The local-file default (``make run`` without S3) hands out opaque (encrypted), short-lived URLs
+served by mediahub itself (``mediahub.media.local_files``), so playback and direct uploads work the same way.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 from urllib.parse import quote
 
 from boto3.s3.transfer import TransferConfig
-from django.core import signing
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
+
+from mediahub import crypto
 
 MB = 1024**2
 # S3 allows at most 10,000 parts of at least 5 MB each; direct uploads use parts of 16 MB or more.
@@ -30,7 +31,7 @@ DIRECT_MULTIPART_THRESHOLD = 64 * MB
 # Server-side transfers: each of the threads buffers one part, so memory stays near 4 × 8 MB
 # whatever the file size (8 MB parts reach S3's 10,000-part limit at 80 GB).
 TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
-LOCAL_URL_SALT = "mediahub.media.local-file"
+LOCAL_URL_PURPOSE = "mediahub.media.local-file"
 
 
 def tenant_prefix(tenant_id: Any) -> str:
@@ -89,8 +90,18 @@ class ObjectStore:
     def delete(self, key: str) -> None:
         self.storage.delete(key)
 
-    def url(self, key: str, *, base_url: str, ttl: int, download_name: str | None = None) -> str:
-        claims = {"k": key, "m": "GET", "e": int(time.time()) + ttl, "d": download_name}
+    def url(
+        self,
+        key: str,
+        *,
+        base_url: str,
+        ttl: int,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> str:
+        """An expiring GET URL; ``download_name`` makes it an attachment, ``content_type`` (the
+        detected type) is what it is served as, never a guess from the name."""
+        claims = {"k": key, "m": "GET", "e": int(time.time()) + ttl, "d": download_name, "c": content_type}
         return _local_url(base_url, key, claims)
 
     def presign_put(self, key: str, *, base_url: str, ttl: int, content_type: str, size_bytes: int) -> str:
@@ -123,10 +134,20 @@ class S3ObjectStore(ObjectStore):
             if keys:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
 
-    def url(self, key: str, *, base_url: str, ttl: int, download_name: str | None = None) -> str:
+    def url(
+        self,
+        key: str,
+        *,
+        base_url: str,
+        ttl: int,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> str:
         params = {"Bucket": self.bucket, "Key": key}
         if download_name:
             params["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
+        if content_type:
+            params["ResponseContentType"] = content_type
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
 
     def presign_put(self, key: str, *, base_url: str, ttl: int, content_type: str, size_bytes: int) -> str:
@@ -181,17 +202,14 @@ def part_size_for(size_bytes: int) -> int:
 
 def _local_url(base_url: str, key: str, claims: dict[str, Any]) -> str:
     # The object's own name ends the path: players such as ffmpeg accept HLS segments only by
-    # their extension.
+    # their extension. The token is sealed: it shows neither the tenant nor the storage key.
     name = quote(key.rsplit("/", 1)[-1])
-    return f"{base_url}/api/v1/files/{signing.dumps(claims, salt=LOCAL_URL_SALT)}/{name}"
+    return f"{base_url}/api/v1/files/{crypto.seal(claims, purpose=LOCAL_URL_PURPOSE)}/{name}"
 
 
 def load_local_url_token(token: str, method: str) -> dict[str, Any] | None:
     """The claims of a local-file URL token if it is genuine, unexpired and for ``method``."""
-    try:
-        claims = signing.loads(token, salt=LOCAL_URL_SALT)
-    except signing.BadSignature:
-        return None
-    if claims.get("m") != method or claims.get("e", 0) < time.time():
+    claims = crypto.unseal(token, purpose=LOCAL_URL_PURPOSE)
+    if not isinstance(claims, dict) or claims.get("m") != method or claims.get("e", 0) < time.time():
         return None
     return claims

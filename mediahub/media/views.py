@@ -12,8 +12,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mediahub.api.errors import ApiError
 from mediahub.api.views import ApiView, TenantScopedAPIView, TenantScopedViewSet
+from mediahub.errors import Conflict, NotFound, Unavailable
 from mediahub.media import playback, services, storage
 from mediahub.media.authentication import PlaybackGrant, PlaybackTokenAuthentication
 from mediahub.media.filters import MediaFilter
@@ -53,12 +53,7 @@ class StorageErrorsMixin:
             return super().handle_exception(exc)
         logger.warning("storage unavailable in %s: %s", type(self).__name__, exc)
         response = super().handle_exception(
-            ApiError(
-                "dependency_unavailable",
-                "Storage is unavailable; try again shortly.",
-                503,
-                {"down": ["storage"]},
-            )
+            Unavailable("Storage is unavailable; try again shortly.", details={"down": ["storage"]})
         )
         response["Retry-After"] = "5"
         return response
@@ -131,6 +126,7 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
             base_url=playback.base_url(request),
             ttl=settings.PLAYBACK_URL_TTL_SECONDS,
             download_name=media.filename,
+            content_type=media.content_type,  # detected from the content, never from the name
         )
         return HttpResponseRedirect(url)
 
@@ -161,13 +157,13 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
         media = self._playable_media()
         found = next((r for r in media.hls["renditions"] if r["name"] == rendition), None)
         if found is None:
-            raise ApiError("not_found", "This media has no such rendition.", 404)
+            raise NotFound("This media has no such rendition.")
         return _playlist_response(playback.playable_variant(media, found, playback.base_url(request)))
 
     def _playable_media(self) -> Media:
         media = self.get_object()
         if media.status != Media.Status.READY or not media.hls:
-            raise ApiError("media_not_ready", f"The media is {media.status}; it has no HLS stream yet.", 409)
+            raise Conflict(f"The media is {media.status}; it has no HLS stream yet.", code="media_not_ready")
         return media
 
 

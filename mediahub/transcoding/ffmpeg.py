@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mediahub.media.ffmpeg_input import input_args
 from mediahub.transcoding.ladder import Rendition
 
 MASTER_NAME = "master.m3u8"
@@ -17,6 +18,7 @@ DEFAULT_FPS = 25.0
 @dataclass(frozen=True)
 class HlsJob:
     source: Path
+    demuxer: str  # the one inspection recorded (Media.probe["demuxer"])
     output_dir: Path
     renditions: list[Rendition]
     has_audio: bool
@@ -35,7 +37,7 @@ def build_hls_command(ffmpeg: str, job: HlsJob) -> list[str]:
     same fixed GOP (no scene-cut keyframes) and capped VBR, and mux VOD HLS with a master playlist."""
     video = [r for r in job.renditions if r.width is not None]
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", "-nostats", "-progress", "pipe:1"]
-    argv += ["-i", str(job.source)]
+    argv += input_args(job.source, job.demuxer)
     stream_map = []
     if video:
         labels = [f"[v{i}]" for i in range(len(video))]
@@ -53,7 +55,9 @@ def build_hls_command(ffmpeg: str, job: HlsJob) -> list[str]:
         argv += ["-c:v", "libx264", "-preset", job.preset, "-profile:v", "high", "-pix_fmt", "yuv420p"]
         argv += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
         for i, r in enumerate(video):
-            argv += [f"-b:v:{i}", f"{r.video_kbps}k", f"-maxrate:v:{i}", f"{r.video_kbps}k"]
+            # Capped VBR at the rung's bitrate, or (quality ladders) constant quality capped there.
+            target = [f"-crf:v:{i}", str(r.crf)] if r.crf is not None else [f"-b:v:{i}", f"{r.video_kbps}k"]
+            argv += [*target, f"-maxrate:v:{i}", f"{r.video_kbps}k"]
             argv += [f"-bufsize:v:{i}", f"{2 * r.video_kbps}k"]
     if job.has_audio:
         argv += ["-c:a", "aac", "-ac", "2"]
@@ -77,11 +81,11 @@ def build_hls_command(ffmpeg: str, job: HlsJob) -> list[str]:
 
 
 def build_poster_command(
-    ffmpeg: str, source: Path, output: Path, at_seconds: float, size: tuple[int, int]
+    ffmpeg: str, source: Path, demuxer: str, output: Path, at_seconds: float, size: tuple[int, int]
 ) -> list[str]:
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error",
-        "-ss", f"{at_seconds:.3f}", "-i", str(source),
+        "-ss", f"{at_seconds:.3f}", *input_args(source, demuxer),
         "-frames:v", "1", "-vf", f"scale={size[0]}:{size[1]},setsar=1", "-q:v", "3", str(output),
     ]  # fmt: skip
 

@@ -20,9 +20,12 @@ class Rendition:
     height: int | None
     video_kbps: int | None
     audio_kbps: int | None
+    # Constant quality capped at ``video_kbps`` (a quality-mode ladder); None: capped VBR.
+    crf: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Without crf when unset, so completion markers written before it existed still match.
+        return {key: value for key, value in asdict(self).items() if key != "crf" or value is not None}
 
 
 def _even(value: float) -> int:
@@ -57,7 +60,7 @@ def plan_renditions(
             continue
         seen_sizes.add(size)
         rung_audio = (rung.get("audio_bitrate") or DEFAULT_AUDIO_KBPS) if has_audio else None
-        planned.append(Rendition(rung["name"], *size, rung["video_bitrate"], rung_audio))
+        planned.append(Rendition(rung["name"], *size, rung["video_bitrate"], rung_audio, rung.get("crf")))
 
     if not planned:
         smallest = min(ladder, key=lambda r: r["height"])
@@ -65,7 +68,7 @@ def plan_renditions(
         # The smallest rung's bitrate, scaled down with the picture area.
         kbps = max(100, round(smallest["video_bitrate"] * (short_side / smallest["height"]) ** 2))
         rung_audio = (smallest.get("audio_bitrate") or DEFAULT_AUDIO_KBPS) if has_audio else None
-        planned.append(Rendition(f"{_even(short_side)}p", *size, kbps, rung_audio))
+        planned.append(Rendition(f"{_even(short_side)}p", *size, kbps, rung_audio, smallest.get("crf")))
     return planned
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from django.conf import settings
 
-from mediahub.media import probe, storage
+from mediahub.media import ffmpeg_input, hls, probe, storage
 from mediahub.media.models import Media
-from mediahub.transcoding import ffmpeg, hls
+from mediahub.presets.selectors import PresetNotFound, ladder_for
+from mediahub.transcoding import ffmpeg
 from mediahub.transcoding.ladder import Rendition, plan_renditions
 from tasks.context import TaskContext
 from tasks.errors import PermanentError, TaskCancelled, TransientError
@@ -47,7 +48,7 @@ def _transcode(ctx: TaskContext, media: Media, store: storage.ObjectStore) -> di
     ctx.set_phase("pre_processing")
     source = ctx.workdir / "source"
     store.download_file(media.original_key, source)
-    info, planned = _probe_and_plan(ctx, source)
+    info, planned = _probe_and_plan(ctx, source, media)
     clock.lap("fetch_and_probe")
 
     prefix = storage.hls_prefix(media.tenant_id, media.id)
@@ -74,10 +75,10 @@ def _transcode(ctx: TaskContext, media: Media, store: storage.ObjectStore) -> di
     }
 
 
-def _probe_and_plan(ctx: TaskContext, source: Path) -> tuple[dict[str, Any], list[Rendition]]:
+def _probe_and_plan(ctx: TaskContext, source: Path, media: Media) -> tuple[dict[str, Any], list[Rendition]]:
     try:
-        info = probe.probe_file(source)
-    except probe.ProbeError as exc:
+        info = probe.probe_file(source, ffmpeg_input.media_demuxer(media.probe))
+    except (probe.ProbeError, ffmpeg_input.RefusedInput) as exc:
         raise PermanentError(f"The media could not be decoded: {exc}") from exc
     video, audio = probe.video_stream(info), probe.audio_stream(info)
     if video is None and audio is None:
@@ -86,7 +87,10 @@ def _probe_and_plan(ctx: TaskContext, source: Path) -> tuple[dict[str, Any], lis
     limit = ctx.tenant.effective_settings["limits"]["max_video_dimension"]
     if display and max(display) > limit:
         raise PermanentError(f"The video is {display[0]}x{display[1]}; the limit is {limit} pixels.")
-    ladder = ctx.payload.get("ladder") or ctx.tenant.effective_settings["hls_ladder"]
+    try:
+        ladder = ctx.payload.get("ladder") or ladder_for(tenant=ctx.tenant)
+    except PresetNotFound as exc:
+        raise PermanentError(f"The tenant's hls_ladder setting names no ladder preset: {exc}") from exc
     return info, plan_renditions(ladder, display, has_audio=audio is not None)
 
 
@@ -176,6 +180,7 @@ def _encode(ctx: TaskContext, source: Path, output: Path, renditions, info, uplo
     video = probe.video_stream(info)
     job = ffmpeg.HlsJob(
         source=source,
+        demuxer=info["demuxer"],
         output_dir=output,
         renditions=renditions,
         has_audio=probe.audio_stream(info) is not None,
@@ -196,7 +201,7 @@ def _encode(ctx: TaskContext, source: Path, output: Path, renditions, info, uplo
     if result.returncode < 0:
         raise TransientError(f"ffmpeg was killed by signal {-result.returncode}.")
     if result.returncode != 0:
-        detail = result.stderr_tail.strip().splitlines()[-3:]
+        detail = ffmpeg_input.scrub_paths(result.stderr_tail).strip().splitlines()[-3:]
         raise PermanentError("ffmpeg could not transcode the media: " + " / ".join(detail))
 
 
@@ -229,7 +234,12 @@ def _poster(ctx, store, media: Media, source: Path, info, planned: list[Renditio
     duration = info.get("duration") or 0
     output = ctx.workdir / "poster.jpg"
     argv = ffmpeg.build_poster_command(
-        settings.FFMPEG_BINARY, source, output, min(1.0, duration / 2), (largest.width, largest.height)
+        settings.FFMPEG_BINARY,
+        source,
+        info["demuxer"],
+        output,
+        min(1.0, duration / 2),
+        (largest.width, largest.height),
     )
     result = ctx.run_process(argv)
     if result.returncode != 0 or not output.exists():

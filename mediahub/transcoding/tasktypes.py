@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from rest_framework import serializers
-
+from mediahub.errors import Invalid
 from mediahub.media import services
 from mediahub.media.models import Media
+from mediahub.media.tasktypes import MediaTaskType, named_media
 from mediahub.transcoding.pipeline import transcode
 from tasks.context import TaskContext
 from tasks.errors import PermanentError
 from tasks.models import Task
 from tasks.registry import register
-from tasks.types import TaskType
 from tenants.models import Tenant
 
 RUNG_SCHEMA = {
@@ -26,12 +24,13 @@ RUNG_SCHEMA = {
         "height": {"type": "integer", "minimum": 144, "maximum": 4320},
         "video_bitrate": {"type": "integer", "minimum": 100, "maximum": 100000},
         "audio_bitrate": {"type": "integer", "minimum": 32, "maximum": 512},
+        "crf": {"type": "integer", "minimum": 0, "maximum": 51},
     },
 }
 
 
 @register
-class VideoTranscoding(TaskType):
+class VideoTranscoding(MediaTaskType):
     name = "VideoTranscoding"
     queue = "video_transcoding"
     payload_schema = {
@@ -48,20 +47,17 @@ class VideoTranscoding(TaskType):
     # One tenant's backlog cannot hold every transcode worker (TASK_TYPE_LIMITS overrides).
     max_per_tenant = 4
 
-    def validate_payload(self, tenant: Tenant, payload: dict[str, Any]) -> None:
-        media = _media(tenant, payload["media_id"])
+    def validate_payload(self, tenant: Tenant, payload: dict[str, Any], media: Media | None) -> None:
         if media is None:
-            raise serializers.ValidationError({"payload": {"media_id": ["No such media."]}})
+            raise Invalid({"payload": {"media_id": ["No such media."]}})
         if media.type not in services.TRANSCODABLE:
-            raise serializers.ValidationError(
-                {"payload": {"media_id": [f"A {media.type} cannot be transcoded to HLS."]}}
-            )
+            raise Invalid({"payload": {"media_id": [f"A {media.type} cannot be transcoded to HLS."]}})
         names = [rung["name"] for rung in payload.get("ladder") or []]
         if len(names) != len(set(names)):
-            raise serializers.ValidationError({"payload": {"ladder": ["Rung names must be unique."]}})
+            raise Invalid({"payload": {"ladder": ["Rung names must be unique."]}})
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
-        media = _media(ctx.tenant, ctx.payload["media_id"])
+        media = named_media(ctx.tenant, ctx.payload["media_id"])
         if media is None:
             raise PermanentError("The media no longer exists.")
         services.mark_processing(media)
@@ -78,10 +74,3 @@ class VideoTranscoding(TaskType):
     def on_cancelled(self, task: Task) -> None:
         if task.media is not None:
             services.mark_transcoding_cancelled(task.media)
-
-
-def _media(tenant: Tenant, media_id: str) -> Media | None:
-    try:
-        return Media.objects.for_tenant(tenant).filter(id=uuid.UUID(str(media_id))).first()
-    except ValueError:
-        return None

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 
 
 class WebhooksConfig(AppConfig):
@@ -10,9 +9,8 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         # Declares the delivery actor in every process, so workers (and ``manage.py up``, which
         # starts one worker command per declared queue) know the ``webhooks`` queue.
+        from mediahub.events.outbox import ANY, subscribe_many
         from mediahub.webhooks import actors  # noqa: F401
-        from mediahub.webhooks.delivery import purge_old_events, sweep_deliveries
-        from tasks.scheduler import register_periodic
+        from mediahub.webhooks.delivery import deliver_to_subscribers
 
-        register_periodic("webhooks.sweep", settings.WEBHOOKS_SWEEP_INTERVAL_SECONDS, sweep_deliveries)
-        register_periodic("webhooks.purge", 3600, purge_old_events)
+        subscribe_many(ANY, deliver_to_subscribers)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import dramatiq
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -31,6 +32,7 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "mediahub-webhooks/1.0"
+ACTOR_NAME = "deliver_webhook"
 # A claimed attempt owns its delivery this long; a worker that died is retried after it.
 LEASE_MARGIN = timedelta(seconds=60)
 # Retry waits up to this long ride on a delayed broker message; longer ones wait for the sweep.
@@ -72,6 +74,13 @@ def subscribed_endpoints_of_many(
     return found
 
 
+def deliver_to_subscribers(events: list[Event]) -> None:
+    """The outbox subscriber (``"*"``, many at once): a delivery to each active endpoint subscribed
+    to the event's type; one lookup and one INSERT for all the events."""
+    endpoints = subscribed_endpoints_of_many({(event.tenant_id, event.type) for event in events})
+    fan_out_many([(event, endpoints.get((event.tenant_id, event.type), ())) for event in events])
+
+
 def fan_out(event: Event, endpoints: Iterable[Endpoint]) -> list[Delivery]:
     """A pending delivery of ``event`` per endpoint, rung once the caller's transaction commits."""
     return fan_out_many([(event, endpoints)])
@@ -99,11 +108,11 @@ def ring(delivery_ids: list[UUID], delay_ms: int = 0) -> None:
     Runs after commit, inside whatever request or task made the change, so a broker outage must not
     raise: the deliveries are marked as having no doorbell and the sweep rings them later.
     """
-    from mediahub.webhooks.actors import deliver_webhook  # the actor module imports this one
-
     for index, delivery_id in enumerate(delivery_ids):
         try:
-            deliver_webhook.send_with_options(args=(str(delivery_id),), delay=delay_ms or None)
+            # Found by name: the actor (``webhooks/actors.py``) is declared on the broker at start-up.
+            actor = dramatiq.get_broker().get_actor(ACTOR_NAME)
+            actor.send_with_options(args=(str(delivery_id),), delay=delay_ms or None)
         except Exception:  # any broker error; the row is the truth and the sweep recovers
             logger.warning(
                 "broker unavailable: %d webhook deliveries left to the sweep", len(delivery_ids) - index

@@ -1,6 +1,6 @@
 import django_filters
 
-from mediahub.webhooks.events import EVENT_TYPES
+from mediahub.events.outbox import EVENT_TYPES
 from mediahub.webhooks.models import Delivery
 
 

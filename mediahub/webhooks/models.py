@@ -4,23 +4,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
+from mediahub.events.models import Event
 from tenants.models import TenantOwned
-
-
-class Event(TenantOwned):
-    """The outbox: one row per thing that happened, written in the transaction that caused it."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    type = models.CharField(max_length=64)
-    data = models.JSONField()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "type", "-created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.id}"
 
 
 class Endpoint(TenantOwned):

@@ -1,9 +1,9 @@
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
-from mediahub.webhooks.events import EVENT_TYPES
+from mediahub.events.outbox import EVENT_TYPES
+from mediahub.outbound import OutboundRefused, check_url
 from mediahub.webhooks.models import Delivery, DeliveryAttempt, Endpoint
-from mediahub.webhooks.targets import TargetRefused, check_url
 
 ALL_EVENTS = "*"
 
@@ -43,7 +43,7 @@ class EndpointWriteSerializer(StrictFieldsMixin, serializers.Serializer):
     def validate_url(self, url: str) -> str:
         try:
             check_url(url)
-        except TargetRefused as exc:
+        except OutboundRefused as exc:
             raise serializers.ValidationError(str(exc)) from exc
         return url
 

@@ -5,6 +5,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from mediahub.api import idempotency
 from mediahub.api.views import TenantScopedViewSet
 from mediahub.webhooks import services
 from mediahub.webhooks.filters import DeliveryFilter
@@ -31,7 +32,9 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         endpoint, secret = services.create_endpoint(
             request.user, data["url"], data["events"], data.get("description", "")
         )
-        return Response(_with_secret(endpoint, secret), status=status.HTTP_201_CREATED)
+        return idempotency.shown_once(
+            Response(_with_secret(endpoint, secret), status=status.HTTP_201_CREATED)
+        )
 
     @extend_schema(request=EndpointWriteSerializer, responses=EndpointSerializer)
     def partial_update(self, request: Request, pk=None) -> Response:
@@ -48,7 +51,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk=None) -> Response:
         endpoint, secret = services.rotate_secret(self.get_object())
-        return Response(_with_secret(endpoint, secret))
+        return idempotency.shown_once(Response(_with_secret(endpoint, secret)))
 
     @extend_schema(request=None, responses={202: DeliverySerializer})
     @action(detail=True, methods=["post"])

@@ -1,4 +1,5 @@
-"""Reading and writing HLS master playlists (the stream attributes players choose by)."""
+"""Reading and writing HLS master playlists (the stream attributes players choose by): transcoding
+writes them, playback rewrites them with signed URLs."""
 
 from __future__ import annotations
 

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class StreamConfig(AppConfig):
+    name = "mediahub.stream"
+    label = "stream"
+
+    def ready(self) -> None:
+        from mediahub.events.outbox import ANY, subscribe
+        from mediahub.stream.live import publish_on_commit
+
+        subscribe(ANY, publish_on_commit)
