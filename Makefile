@@ -10,6 +10,7 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	./deploy/fetch_assets.sh
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -32,3 +33,4 @@ bench: install
 	$(BIN)/python benchmarks/upload_memory.py
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/images.py

@@ -47,6 +47,10 @@ class Invalid(ApplicationError, code="invalid_input"):
         super().__init__(message or f"Invalid input: {', '.join(details)}.", code=code, details=details)
 
 
+class Forbidden(ApplicationError, code="forbidden"):
+    """A credential that does not grant this (a tampered or expired signed link)."""
+
+
 class NotFound(ApplicationError, code="not_found"):
     default_message = "Not found."
 

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as corsheaders_default_headers
 
 from mediahub import services
 
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "django_dramatiq",
     "mediahub",
     "mediahub.api",
@@ -44,7 +46,9 @@ INSTALLED_APPS = [
     "tasks",
     "mediahub.media",
     "mediahub.presets",
+    "mediahub.commands",
     "mediahub.transcoding",
+    "mediahub.images",
     "mediahub.webhooks",
     "mediahub.stream",
 ]
@@ -53,6 +57,8 @@ MIDDLEWARE = [
     "mediahub.api.middleware.RequestIdMiddleware",
     "mediahub.api.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that could answer a preflight with 401 (see CORS_ALLOWED_ORIGINS).
+    "corsheaders.middleware.CorsMiddleware",
     # Serves /static/ (admin, Swagger UI) from gunicorn, no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -69,7 +75,8 @@ WSGI_APPLICATION = "mediahub.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide overrides of the admin's templates (branding, favicon).
+        "DIRS": [BASE_DIR / "mediahub" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -146,7 +153,7 @@ TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
 # the others Dramatiq's own default, one process per core with 8 threads each.
 TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=os.cpu_count() or 1)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
-TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding"])
+TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands"])
 TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)
 
 # --- storage: S3 when S3_BUCKET is set, else local files under DATA_DIR/storage ---
@@ -192,8 +199,36 @@ TRANSCODE_PRESET = env.str("TRANSCODE_PRESET", default="veryfast")
 HLS_SEGMENT_SECONDS = env.int("HLS_SEGMENT_SECONDS", default=4)
 # Lifetime of playback tokens, signed playlist links and presigned segment/download URLs.
 PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", default=2 * 3600)
+# Browser pages on these origins may call the JSON API (with an API key they hold). Empty by default:
+# API keys belong on servers; playback links below need no key and are open to the origins in
+# PLAYBACK_CORS_ORIGINS.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Playback links (playlists, /files/) and signed image links answer CORS themselves, from
+# PLAYBACK_CORS_ORIGINS.
+CORS_URLS_REGEX = r"^/api/(?!v1/files/|v1/media/[^/]+/hls/|v1/img/)"
+CORS_ALLOW_HEADERS = (*corsheaders_default_headers, "idempotency-key", "last-event-id", "x-request-id")
+CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location"]
+# Web origins whose pages may fetch signed playback and file links (segments for hls.js, parts of
+# browser uploads); applied to local files and to the S3 bucket's CORS (``manage.py configure_storage``).
+PLAYBACK_CORS_ORIGINS = env.list("PLAYBACK_CORS_ORIGINS", default=["*"])
 # Lifetime of the presigned URLs handed out for direct uploads.
 DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 3600)
+
+# --- FFmpegCommand sandbox (rlimits of each command; CPU seconds follow the task's timeout) ---
+COMMAND_ADDRESS_SPACE_BYTES = env.int("COMMAND_ADDRESS_SPACE_BYTES", default=8 * 1024**3)
+COMMAND_OPEN_FILES = env.int("COMMAND_OPEN_FILES", default=256)
+
+# --- image transforms (mediahub/images) ---
+# Renders at once per API process, and requests that may wait for one; beyond that the API answers
+# 503 + Retry-After, so a flood of new transform URLs cannot hold every request thread.
+IMAGE_TRANSFORM_CONCURRENCY = env.int("IMAGE_TRANSFORM_CONCURRENCY", default=1)
+IMAGE_TRANSFORM_QUEUE = env.int("IMAGE_TRANSFORM_QUEUE", default=2)
+IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS = env.float("IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS", default=5.0)
+# Wall-clock bound of one render (libvips is told to stop) and of one video frame extraction.
+IMAGE_TRANSFORM_TIMEOUT_SECONDS = env.float("IMAGE_TRANSFORM_TIMEOUT_SECONDS", default=20.0)
+IMAGE_TRANSFORM_MAX_OPS = env.int("IMAGE_TRANSFORM_MAX_OPS", default=16)
+# Recent outputs kept in each API process's memory (0 turns it off); storage holds them all anyway.
+IMAGE_TRANSFORM_MEMORY_CACHE_BYTES = env.int("IMAGE_TRANSFORM_MEMORY_CACHE_BYTES", default=64 * 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -246,6 +281,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "tasks.models.Task.Status",
         "MediaStatusEnum": "mediahub.media.models.Media.Status",
         "DeliveryStatusEnum": "mediahub.webhooks.models.Delivery.Status",
+        "HlsSegmentTypeEnum": "tenants.defaults.HLS_SEGMENT_TYPES",
     },
 }
 
@@ -327,5 +363,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # pgserver narrates every pg_ctl call at INFO.
         "pgserver": {"level": "WARNING"},
+        # libvips narrates every operation at INFO.
+        "pyvips": {"level": "WARNING"},
     },
 }

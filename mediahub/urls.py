@@ -1,10 +1,13 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("mediahub.api.urls")),
     path("", include("mediahub.api.health_urls")),
+    path("favicon.ico", RedirectView.as_view(url=static("mediahub/favicon.svg"), permanent=True)),
 ]
 
 handler400 = "mediahub.api.handlers.bad_request"

@@ -87,6 +87,12 @@ class Task(TenantOwned):
             ),
             # The dependents of a task that ends: only blocked tasks can be waiting on it.
             GinIndex(fields=["depends_on"], name="task_waiting_deps_idx", condition=Q(blocked=True)),
+            # Recent throughput of a type (queue ETA): finished tasks by time.
+            models.Index(
+                fields=["type", "completed_at"],
+                name="task_finished_idx",
+                condition=Q(completed_at__isnull=False),
+            ),
             # Limits and the reaper look at running tasks only.
             models.Index(
                 fields=["type", "tenant"], name="task_running_idx", condition=Q(status="processing")

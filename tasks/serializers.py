@@ -43,6 +43,20 @@ class TaskSerializer(serializers.Serializer):
     attempts = TaskAttemptSerializer(many=True, read_only=True)
 
 
+class TaskWithEtaSerializer(TaskSerializer):
+    """``GET /tasks/{id}`` (and lists with ``?include=eta``): the task with its time estimates."""
+
+    eta_seconds = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Processing: seconds left at the current rate."
+    )
+    queue_position = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Pending: 1 = next of its type to start."
+    )
+    estimated_start_seconds = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Pending: seconds until it starts, from recent throughput."
+    )
+
+
 class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """A ``POST /tasks`` body; the payload itself is checked by ``services.create_task``."""
 

@@ -1,11 +1,11 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mediahub.api.views import TenantScopedViewSet
-from tasks import selectors, services
+from tasks import eta, selectors, services
 from tasks.models import Batch, Task
 from tasks.serializers import (
     BatchCreatedSerializer,
@@ -14,12 +14,25 @@ from tasks.serializers import (
     TaskSerializer,
     TaskStatsQuerySerializer,
     TaskStatsSerializer,
+    TaskWithEtaSerializer,
 )
 
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
 MAX_BATCH_SIZE = 500
 
 
+INCLUDE_PARAMETER = OpenApiParameter(
+    "include",
+    str,
+    enum=["eta"],
+    description="`eta`: add eta_seconds, queue_position, estimated_start_seconds",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[INCLUDE_PARAMETER]),
+    retrieve=extend_schema(responses=TaskWithEtaSerializer),
+)
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = Task.objects.all()
     serializer_class = TaskSerializer
@@ -29,6 +42,22 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
 
     def get_queryset(self):
         return selectors.tasks_for_api(super().get_queryset())
+
+    def get_serializer_class(self):
+        if self.action == "retrieve" or (self.action == "list" and self._include_eta()):
+            return TaskWithEtaSerializer
+        return TaskSerializer
+
+    def get_serializer(self, instance=None, *args, **kwargs):
+        if instance is not None and self.get_serializer_class() is TaskWithEtaSerializer:
+            eta.annotate(list(instance) if isinstance(instance, list | tuple) else [instance])
+        return super().get_serializer(instance, *args, **kwargs)
+
+    def _include_eta(self) -> bool:
+        include = self.request.query_params.get("include")
+        if include not in (None, "eta"):
+            raise serializers.ValidationError({"include": ['The only value is "eta".']})
+        return include == "eta"
 
     @extend_schema(request=TaskCreateSerializer, responses={201: TaskSerializer})
     def create(self, request: Request) -> Response:

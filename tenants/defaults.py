@@ -12,14 +12,27 @@ DEFAULT_HLS_LADDER: list[dict[str, Any]] = [
     {"name": "360p", "height": 360, "video_bitrate": 800, "audio_bitrate": 128},
 ]
 
+# HLS segment formats: MPEG-TS (HLS 3, plays everywhere) or fMP4/CMAF (HLS 7).
+HLS_SEGMENT_TYPES = ("mpegts", "fmp4")
+
 DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
     "auto_transcode": True,
+    # Remove EXIF/GPS/XMP from stored image originals on upload (orientation applied first).
+    "strip_metadata": True,
     "hls_ladder": DEFAULT_HLS_LADDER,
+    # Publish a first rendition (a copy of standard H.264 input, else the lowest rung) before the
+    # whole ladder is encoded.
+    "fast_start": True,
+    "hls_segment_type": "mpegts",
     "limits": {
         "max_upload_bytes": {"video": 10 * GB, "audio": 1 * GB, "image": 50 * MB, "document": 200 * MB},
-        # Longest side of a video or image the tenant may upload, in pixels (4K UHD).
+        # Longest side of a video the tenant may upload, in pixels (4K UHD).
         "max_video_dimension": 3840,
+        # Images: pixel count (decompression bombs) and longest side, well above 8K.
         "max_image_pixels": 100_000_000,
+        "max_image_dimension": 30_000,
+        # Longest side of an image transform's output.
+        "max_transform_dimension": 4096,
     },
 }
 

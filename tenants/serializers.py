@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
+from tenants.defaults import HLS_SEGMENT_TYPES
 from tenants.models import SCOPES, ApiKey, Tenant
 
 
@@ -93,13 +94,18 @@ class LimitsSerializer(serializers.Serializer):
     max_upload_bytes = UploadLimitsSerializer(required=False)
     max_video_dimension = serializers.IntegerField(min_value=144, max_value=16384, required=False)
     max_image_pixels = serializers.IntegerField(min_value=1, required=False)
+    max_image_dimension = serializers.IntegerField(min_value=16, max_value=100_000, required=False)
+    max_transform_dimension = serializers.IntegerField(min_value=16, max_value=16_384, required=False)
 
 
 class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     """What PATCH /tenant may change."""
 
     auto_transcode = serializers.BooleanField(required=False)
+    strip_metadata = serializers.BooleanField(required=False)
     hls_ladder = LadderSettingField(required=False)
+    fast_start = serializers.BooleanField(required=False)
+    hls_segment_type = serializers.ChoiceField(choices=HLS_SEGMENT_TYPES, required=False)
     limits = LimitsSerializer(required=False)
 
 

@@ -1,7 +1,10 @@
+import dramatiq
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tenants.services import create_tenant, issue_api_key
+from tests.task_helpers import running_worker
 
 
 @pytest.fixture
@@ -41,3 +44,26 @@ def task_broker(request):
 
     with bound_broker(request.param) as broker:
         yield broker
+
+
+@pytest.fixture
+def worker():
+    """A real Dramatiq worker on the transcoding queue (one thread, as in production)."""
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    with running_worker(broker, threads=1, queues={"video_transcoding"}) as running:
+        yield running
+
+
+@pytest.fixture
+def local_storage(tmp_path):
+    """The embedded default: local files instead of the session's S3 server."""
+    storages = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "storage"), "allow_overwrite": True},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield tmp_path / "storage"

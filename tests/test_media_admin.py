@@ -34,7 +34,9 @@ def test_media_list_and_detail_with_player(admin_client, ready_media):
     detail = admin_client.get(f"/admin/media/media/{ready_media.id}/change/")
     html = detail.content.decode()
     assert detail.status_code == 200
-    assert "hls.js@1" in html and 'id="mediahub-player"' in html
+    # A pinned copy of hls.js from the admin's own static files, never a CDN.
+    assert "/static/mediahub/vendor/hls.min.js" in html and 'id="mediahub-player"' in html
+    assert "cdn." not in html
     assert escapejs(f"/api/v1/media/{ready_media.id}/hls/master.m3u8?token=") in html
     assert "avc1.64001e,mp4a.40.2" in html and "h264" in html and "1020 kbit/s" in html
 

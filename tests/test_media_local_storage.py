@@ -3,26 +3,12 @@
 from urllib.parse import urlsplit
 
 import pytest
-from django.test import override_settings
 from PIL import Image
 
 from mediahub.media.models import Media
 from tests.test_media_api import upload
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def local_storage(tmp_path):
-    storages = {
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "storage"), "allow_overwrite": True},
-        },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    with override_settings(STORAGES=storages):
-        yield tmp_path / "storage"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
 
 def path_of(url: str) -> str:

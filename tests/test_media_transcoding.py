@@ -1,9 +1,5 @@
 """The VideoTranscoding pipeline with a real worker, ffmpeg, SeaweedFS S3 and HTTP playback."""
 
-import json
-import subprocess
-
-import dramatiq
 import m3u8
 import psutil
 import pytest
@@ -19,18 +15,11 @@ from mediahub.webhooks.models import Event
 from tasks import services as task_services
 from tasks.models import Task
 from tenants.services import issue_api_key
+from tests.hls_checks import ffprobe_streams
 from tests.media_files import make_clip
-from tests.task_helpers import running_worker, wait_for
+from tests.task_helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def worker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=1, queues={"video_transcoding"}) as running:
-        yield running
 
 
 def upload(base_url: str, key: str, path, **fields) -> dict:
@@ -50,25 +39,6 @@ def wait_until_settled(media_id, timeout=120) -> Media:
     return wait_for(
         lambda: (m := Media.objects.get(id=media_id)).status in ("ready", "failed") and m, timeout=timeout
     )
-
-
-def ffprobe_streams(url: str) -> list[dict]:
-    completed = subprocess.run(
-        [
-            settings.FFPROBE_BINARY,
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,width,height",
-            "-of",
-            "json",
-            url,
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    return json.loads(completed.stdout or b"{}").get("streams", [])
 
 
 def stored_keys(prefix: str) -> list[str]:

@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 # The one place application errors meet HTTP.
 HTTP_STATUS: dict[type[errors.ApplicationError], int] = {
     errors.Invalid: status.HTTP_400_BAD_REQUEST,
+    errors.Forbidden: status.HTTP_403_FORBIDDEN,
     errors.NotFound: status.HTTP_404_NOT_FOUND,
     errors.Gone: status.HTTP_410_GONE,
     errors.Conflict: status.HTTP_409_CONFLICT,

@@ -10,6 +10,7 @@ urlpatterns = [
     path("docs", SwaggerUIView.as_view(url_name="schema"), name="docs"),
     path("", include("tenants.urls")),
     path("", include("mediahub.media.urls")),
+    path("", include("mediahub.images.urls")),
     path("", include("mediahub.webhooks.urls")),
     path("", include("tasks.urls")),
     path("", include("mediahub.presets.urls")),

@@ -26,6 +26,7 @@ from tenants.models import Tenant
 
 EVENT_TYPES = (
     "media.created",
+    "media.playable",
     "media.ready",
     "media.failed",
     "media.deleted",

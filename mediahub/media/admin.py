@@ -1,10 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html, format_html_join
 
-from mediahub.media import playback, services
+from mediahub.media import playback, services, storage
 from mediahub.media.models import DirectUpload, Media
 
 
@@ -68,8 +69,13 @@ class MediaAdmin(admin.ModelAdmin):
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         media = self.get_object(request, object_id)
         extra_context = extra_context or {}
-        if media is not None and media.status == Media.Status.READY and media.hls:
-            extra_context["hls_master_url"] = playback.master_url(media, playback.base_url(request))
+        if media is not None and media.hls:  # playable from the first rendition on
+            base = playback.base_url(request)
+            extra_context["hls_master_url"] = playback.master_url(media, base)
+            if media.poster_key:
+                extra_context["poster_url"] = storage.get_store().url(
+                    media.poster_key, base_url=base, ttl=settings.PLAYBACK_URL_TTL_SECONDS
+                )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="media", ordering="title")

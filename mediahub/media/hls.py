@@ -31,9 +31,13 @@ def parse_master(text: str) -> list[dict[str, Any]]:
     return variants
 
 
-def build_master(renditions: list[dict[str, Any]], uri_for: Callable[[str], str]) -> str:
-    """A master playlist listing ``renditions``; ``uri_for(name)`` gives each variant's URI."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+def build_master(
+    renditions: list[dict[str, Any]], uri_for: Callable[[str], str], segment_type: str = "mpegts"
+) -> str:
+    """A master playlist listing ``renditions``; ``uri_for(name)`` gives each variant's URI.
+    fMP4 segments need HLS version 7 (``EXT-X-MAP`` in media playlists); MPEG-TS plays from 3."""
+    version = 7 if segment_type == "fmp4" else 3
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{version}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for rendition in renditions:
         attributes = [f"BANDWIDTH={rendition['bandwidth']}"]
         if rendition.get("width") and rendition.get("height"):

@@ -122,7 +122,7 @@ def _inspect_av(path: Path, limits: dict[str, Any]) -> Inspection:
     duration = info.get("duration")
     if video is not None:
         width, height = probe.display_size(video)
-        _check_dimension(width, height, limits)
+        _check_dimension(width, height, limits, "max_video_dimension")
         return Inspection("video", _av_content_type(info, "video"), duration, width, height, info)
     if probe.audio_stream(info) is not None:
         return Inspection("audio", _av_content_type(info, "audio"), duration, probe=info)
@@ -170,7 +170,7 @@ def _inspect_image(path: Path, limits: dict[str, Any]) -> Inspection:
             f"The image has {width}x{height} pixels; the limit is {max_pixels} pixels.",
             {"width": width, "height": height, "max_image_pixels": max_pixels},
         )
-    _check_dimension(width, height, limits)
+    _check_dimension(width, height, limits, "max_image_dimension")
     content_type = Image.MIME.get(fmt or "", "application/octet-stream")
     info = {"format": fmt}
     if fmt in ffmpeg_input.IMAGE_DEMUXERS:  # how ffmpeg may read it (video frames, plugins)
@@ -178,13 +178,13 @@ def _inspect_image(path: Path, limits: dict[str, Any]) -> Inspection:
     return Inspection("image", content_type, width=width, height=height, probe=info)
 
 
-def _check_dimension(width: int, height: int, limits: dict[str, Any]) -> None:
-    longest = limits["max_video_dimension"]
+def _check_dimension(width: int, height: int, limits: dict[str, Any], limit: str) -> None:
+    longest = limits[limit]
     if max(width, height) > longest:
         raise MediaTooLarge(
             "dimensions_too_large",
             f"The media is {width}x{height}; the longest side may be at most {longest} pixels.",
-            {"width": width, "height": height, "max_video_dimension": longest},
+            {"width": width, "height": height, limit: longest},
         )
 
 

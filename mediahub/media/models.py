@@ -39,6 +39,8 @@ class Media(TenantOwned):
     # {"master_key": ..., "renditions": [{name, width, height, bandwidth, codecs, playlist_key}]}
     hls = models.JSONField(null=True, blank=True)
     poster_key = models.CharField(max_length=1024, blank=True)
+    # BlurHash of the image (or of the video's poster), painted by pages before the image loads.
+    placeholder = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
     # The media an FFmpegCommand made this one from (its first input).
     derived_from = models.ForeignKey(

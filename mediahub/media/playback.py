@@ -7,11 +7,13 @@ playback token, and a variant playlist's segment URIs are presigned storage URLs
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 from mediahub import crypto
 from mediahub.media import storage
@@ -19,8 +21,8 @@ from mediahub.media.hls import build_master
 from mediahub.media.models import Media
 
 TOKEN_PURPOSE = "mediahub.media.playback"
+_MAP_URI = re.compile(r'URI="([^"]+)"')
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
-SEGMENT_CONTENT_TYPE = "video/mp2t"
 
 
 def base_url(request: HttpRequest | None) -> str:
@@ -50,23 +52,59 @@ def variant_url(media: Media, rendition: str, base: str, token: str) -> str:
 
 
 def playable_master(media: Media, base: str, token: str) -> str:
-    return build_master(media.hls["renditions"], lambda name: variant_url(media, name, base, token))
+    return build_master(
+        media.hls["renditions"],
+        lambda name: variant_url(media, name, base, token),
+        segment_type=media.hls.get("segment_type", "mpegts"),
+    )
+
+
+def find_rendition(media: Media, name: str) -> dict[str, Any] | None:
+    """A rendition of the master, or one only an early master listed (players that loaded it
+    keep playing after the ladder is published)."""
+    listed = [*media.hls["renditions"], *media.hls.get("early", [])]
+    return next((r for r in listed if r["name"] == name), None)
 
 
 def playable_variant(media: Media, rendition: dict[str, Any], base: str) -> str:
-    """The stored variant playlist with every segment URI replaced by a presigned storage URL."""
+    """The stored variant playlist with every segment URI (and fMP4's ``EXT-X-MAP`` initialisation
+    segment) replaced by a presigned storage URL."""
     store = storage.get_store()
     playlist_key = rendition["playlist_key"]
     folder = playlist_key.rsplit("/", 1)[0]
+
+    def signed(name: str) -> str:
+        return store.url(
+            f"{folder}/{name}",
+            base_url=base,
+            ttl=settings.PLAYBACK_URL_TTL_SECONDS,
+            content_type=storage.content_type_for(name),
+        )
+
     text = store.read_bytes(playlist_key).decode()
     lines = []
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            line = store.url(
-                f"{folder}/{line}",
-                base_url=base,
-                ttl=settings.PLAYBACK_URL_TTL_SECONDS,
-                content_type=SEGMENT_CONTENT_TYPE,
-            )
+            line = signed(line)
+        elif line.startswith("#EXT-X-MAP:"):
+            line = _MAP_URI.sub(lambda match: f'URI="{signed(match.group(1))}"', line)
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def with_playback_cors(request: HttpRequest, response: HttpResponse, preflight: bool = False) -> HttpResponse:
+    """These links carry their own signature (no cookie, no key), so pages on the origins in
+    ``PLAYBACK_CORS_ORIGINS`` may fetch them: segments for hls.js, parts for browser uploads."""
+    origin = request.headers.get("Origin")
+    allowed = settings.PLAYBACK_CORS_ORIGINS
+    if origin is None or ("*" not in allowed and origin not in allowed):
+        return response
+    response["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+    response["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, Accept-Ranges, ETag"
+    if "*" not in allowed:
+        patch_vary_headers(response, ["Origin"])
+    if preflight:
+        response["Access-Control-Allow-Methods"] = "GET, HEAD, PUT"
+        response["Access-Control-Allow-Headers"] = "Range, Content-Type"
+        response["Access-Control-Max-Age"] = "86400"
+    return response

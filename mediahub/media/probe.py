@@ -7,7 +7,8 @@ The shape (stored in ``Media.probe``)::
 
     {"format": str, "demuxer": str, "duration": float|None, "bit_rate": int|None, "codecs": [str],
      "streams": [{"index", "type", "codec", "bit_rate", ...video: "width", "height", "sar",
-                  "rotation", "frame_rate", "attached_pic"; audio: "sample_rate", "channels"}]}
+                  "rotation", "frame_rate", "attached_pic", "profile", "level", "pix_fmt";
+                  audio: "sample_rate", "channels"}]}
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def _ffprobe_stream(raw: dict[str, Any]) -> dict[str, Any]:
             rotation=rotation % 360,
             frame_rate=_rate(raw.get("avg_frame_rate")) or _rate(raw.get("r_frame_rate")),
             attached_pic=bool((raw.get("disposition") or {}).get("attached_pic")),
+            profile=raw.get("profile", ""),
+            level=_int(raw.get("level")),
+            pix_fmt=raw.get("pix_fmt", ""),
         )
     elif stream["type"] == "audio":
         stream.update(sample_rate=_int(raw.get("sample_rate")), channels=raw.get("channels"))
@@ -117,6 +121,9 @@ def _probe_with_pyav(path: Path, demuxer: str | None) -> dict[str, Any]:
                     rotation=_pyav_rotation(container, s),
                     frame_rate=float(s.average_rate) if s.average_rate else None,
                     attached_pic=bool(s.disposition & av.stream.Disposition.attached_pic),
+                    profile=s.codec_context.profile or "",
+                    level=s.codec_context.level if s.codec_context.level > 0 else None,
+                    pix_fmt=s.codec_context.pix_fmt or "",
                 )
             elif s.type == "audio":
                 stream.update(
@@ -146,6 +153,42 @@ def _summary(fmt: str, duration: float | None, bit_rate: int | None, streams: li
         "codecs": [s["codec"] for s in streams if s["codec"]],
         "streams": streams,
     }
+
+
+def keyframe_times(path: Path, demuxer: str, *, within_seconds: float = 120.0) -> list[float]:
+    """Times of the first video stream's keyframes in its first ``within_seconds``, read from the
+    packets' flags (nothing is decoded, so this costs a fraction of a second). ``demuxer`` is the
+    one inspection recorded; the input is fenced like every other run."""
+    if settings.FFPROBE_BINARY:
+        argv = [
+            settings.FFPROBE_BINARY, "-v", "error", "-select_streams", "v:0",
+            "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0",
+            "-read_intervals", f"%+{within_seconds:g}", *ffmpeg_input.input_args(path, demuxer),
+        ]  # fmt: skip
+        try:
+            completed = subprocess.run(argv, capture_output=True, timeout=PROBE_TIMEOUT_SECONDS, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ProbeError("probing took too long") from exc
+        rows = (line.split(",") for line in completed.stdout.decode(errors="replace").splitlines())
+        times = [_float(row[0]) for row in rows if len(row) >= 2 and "K" in row[1]]
+        return sorted(t for t in times if t is not None)
+    import av
+
+    try:
+        with av.open(str(path), **ffmpeg_input.pyav_open_kwargs(demuxer)) as container:
+            stream = container.streams.video[0]
+            times = []
+            for packet in container.demux(stream):
+                if packet.pts is None:
+                    continue
+                at = float(packet.pts * stream.time_base)
+                if at > within_seconds:
+                    break
+                if packet.is_keyframe:
+                    times.append(at)
+    except (av.FFmpegError, OSError, ValueError, IndexError) as exc:
+        raise ProbeError(ffmpeg_input.scrub_paths(str(exc))) from exc
+    return sorted(times)
 
 
 def video_stream(probe: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from mediahub.media import playback, storage
 from mediahub.media.models import Media
+from tenants.defaults import HLS_SEGMENT_TYPES
 
 
 class RenditionSerializer(serializers.Serializer):
@@ -19,6 +20,8 @@ class RenditionSerializer(serializers.Serializer):
 
 class HlsSerializer(serializers.Serializer):
     master_url = serializers.URLField()
+    complete = serializers.BooleanField(help_text="False while only a first rendition plays.")
+    segment_type = serializers.ChoiceField(choices=HLS_SEGMENT_TYPES)
     renditions = RenditionSerializer(many=True)
 
 
@@ -27,6 +30,9 @@ class MediaSerializer(serializers.ModelSerializer):
 
     hls = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    derived_from = serializers.UUIDField(
+        source="derived_from_id", read_only=True, allow_null=True, help_text="The media it was made from."
+    )
 
     class Meta:
         model = Media
@@ -47,6 +53,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "placeholder",
             "derived_from",
             "error",
             "created_at",
@@ -59,13 +66,19 @@ class MediaSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(HlsSerializer(allow_null=True))
     def get_hls(self, media: Media) -> dict[str, Any] | None:
-        if media.status != Media.Status.READY or not media.hls:
+        if not media.hls:
             return None
         renditions = [
             {key: rendition.get(key) for key in ("name", "width", "height", "bandwidth", "codecs")}
             for rendition in media.hls["renditions"]
         ]
-        return {"master_url": playback.master_url(media, self._base_url()), "renditions": renditions}
+        return {
+            "master_url": playback.master_url(media, self._base_url()),
+            # Rows written before fast start existed only ever held a complete ladder.
+            "complete": media.hls.get("complete", True),
+            "segment_type": media.hls.get("segment_type", "mpegts"),
+            "renditions": renditions,
+        }
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_thumbnail_url(self, media: Media) -> str | None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from mediahub.errors import ApplicationError, Conflict, Invalid
 from mediahub.events.outbox import emit
+from mediahub.images.originals import poster_placeholder, prepare_original
 from mediahub.media import storage
 from mediahub.media.inspection import MediaTooLarge, inspect_file
 from mediahub.media.models import DirectUpload, Media
@@ -67,10 +68,12 @@ def ingest_file(
     sha256: str,
     size_bytes: int,
     stored_as: DirectUpload | None = None,
+    derived_from: Media | None = None,
 ) -> Ingested:
     """Turn the file at ``path`` into a media of ``tenant``: detect and probe it, store it, create
     the row, start transcoding, emit ``media.created``. A file the tenant already has answers with
-    the existing media. ``stored_as`` is a direct upload whose object already is in storage.
+    the existing media. ``stored_as`` is a direct upload whose object already is in storage;
+    ``derived_from`` the media an ffmpeg command made this one from.
     """
     existing = Media.objects.for_tenant(tenant).filter(sha256=sha256).first()
     if existing is not None:
@@ -89,10 +92,17 @@ def ingest_file(
         _discard(stored_as)
         raise
 
+    placeholder, rewritten = "", False
+    if inspection.type == Media.Type.IMAGE:
+        image = prepare_original(path, strip_metadata=tenant.effective_settings["strip_metadata"])
+        placeholder, rewritten = image.placeholder, image.rewritten
+        if rewritten:
+            size_bytes, inspection.width, inspection.height = path.stat().st_size, image.width, image.height
+
     media_id = stored_as.media_id if stored_as else uuid.uuid4()
     filename = safe_filename(fields.filename)
     key = stored_as.key if stored_as else storage.original_key(tenant.id, media_id, filename)
-    if stored_as is None:
+    if stored_as is None or rewritten:
         storage.get_store().upload_file(path, key, inspection.content_type)
 
     transcode = inspection.type in TRANSCODABLE and (
@@ -117,6 +127,8 @@ def ingest_file(
         height=inspection.height,
         probe=inspection.probe,
         original_key=key,
+        derived_from=derived_from,
+        placeholder=placeholder,
     )
     try:
         with transaction.atomic():
@@ -183,9 +195,24 @@ def mark_processing(media: Media) -> None:
     )
 
 
+def mark_playable(media: Media, hls: dict[str, Any]) -> None:
+    """A first rendition plays while the rest of the ladder is encoded (``hls.complete`` false):
+    publish it and emit ``media.playable`` (once: a rerun that finds it playable stays quiet)."""
+    with transaction.atomic():
+        current = Media.objects.select_for_update().filter(pk=media.pk).first()
+        if current is None or current.status != Media.Status.PROCESSING:
+            return  # deleted or cancelled meanwhile
+        was_playable = current.hls is not None
+        current.hls = hls
+        current.save(update_fields=["hls", "updated_at"])
+        if not was_playable:
+            emit(current.tenant, "media.playable", representation(current))
+
+
 def mark_ready(media: Media, hls: dict[str, Any], poster_key: str) -> None:
     media.status, media.hls, media.poster_key, media.error = Media.Status.READY, hls, poster_key, ""
-    media.save(update_fields=["status", "hls", "poster_key", "error", "updated_at"])
+    media.placeholder = poster_placeholder(storage.get_store(), poster_key) if poster_key else ""
+    media.save(update_fields=["status", "hls", "poster_key", "placeholder", "error", "updated_at"])
     emit(media.tenant, "media.ready", representation(media))
 
 

@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import quote
 
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 
 from mediahub import crypto
@@ -32,6 +34,22 @@ DIRECT_MULTIPART_THRESHOLD = 64 * MB
 # whatever the file size (8 MB parts reach S3's 10,000-part limit at 80 GB).
 TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
 LOCAL_URL_PURPOSE = "mediahub.media.local-file"
+# Types of the objects mediahub writes itself. Python's ``mimetypes`` guesses wrong for some
+# (``.ts`` is a Qt Linguist file there), and browsers honour ``nosniff``.
+CONTENT_TYPES = {
+    "m3u8": "application/vnd.apple.mpegurl",
+    "ts": "video/mp2t",
+    "m4s": "video/iso.segment",
+    "mp4": "video/mp4",
+    "vtt": "text/vtt",
+    "jpg": "image/jpeg",
+    "json": "application/json",
+}
+
+
+def content_type_for(name: str) -> str:
+    """The Content-Type of an object mediahub wrote, by its extension ('' when not one of ours)."""
+    return CONTENT_TYPES.get(name.rsplit(".", 1)[-1].lower(), "") if "." in name else ""
 
 
 def tenant_prefix(tenant_id: Any) -> str:
@@ -52,6 +70,11 @@ def hls_prefix(tenant_id: Any, media_id: Any) -> str:
 
 def poster_key(tenant_id: Any, media_id: Any) -> str:
     return f"{media_prefix(tenant_id, media_id)}poster.jpg"
+
+
+def derived_key(tenant_id: Any, media_id: Any, name: str) -> str:
+    """Outputs made from the media (image transforms, video frames); deleted with the media."""
+    return f"{media_prefix(tenant_id, media_id)}derived/{name}"
 
 
 @dataclass(frozen=True)
@@ -77,6 +100,16 @@ class ObjectStore:
     def read_bytes(self, key: str) -> bytes:
         with self.storage.open(key, "rb") as fh:
             return fh.read()
+
+    def read_bytes_if_exists(self, key: str) -> bytes | None:
+        """The object's bytes in one request, or None when there is no such object."""
+        try:
+            return Path(self.storage.path(key)).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        self.storage.save(key, ContentFile(data))
 
     def exists(self, key: str) -> bool:
         return self.storage.exists(key)
@@ -111,6 +144,10 @@ class ObjectStore:
     def supports_multipart(self) -> bool:
         return False
 
+    def configure_cors(self, origins: list[str]) -> bool:
+        """Local links answer CORS themselves (``PLAYBACK_CORS_ORIGINS``); nothing to set."""
+        return False
+
 
 class S3ObjectStore(ObjectStore):
     def __init__(self, storage):
@@ -126,6 +163,16 @@ class S3ObjectStore(ObjectStore):
 
     def download_file(self, key: str, path: Path) -> None:
         self.client.download_file(self.bucket, key, str(path), Config=TRANSFER_CONFIG)
+
+    def read_bytes_if_exists(self, key: str) -> bytes | None:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
 
     def delete_prefix(self, prefix: str) -> None:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -158,6 +205,27 @@ class S3ObjectStore(ObjectStore):
         return self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=ttl)
 
     def supports_multipart(self) -> bool:
+        return True
+
+    def configure_cors(self, origins: list[str]) -> bool:
+        """Let pages on ``origins`` fetch presigned links (segments for hls.js, with ranges) and PUT
+        direct-upload parts (reading each part's ETag). Returns True when the bucket's rules changed."""
+        rule = {
+            "AllowedOrigins": origins,
+            "AllowedMethods": ["GET", "HEAD", "PUT"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["Content-Length", "Content-Range", "Accept-Ranges", "ETag"],
+            "MaxAgeSeconds": 86400,
+        }
+        try:
+            current = self.client.get_bucket_cors(Bucket=self.bucket).get("CORSRules", [])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+                raise
+            current = []
+        if current == [rule]:
+            return False
+        self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [rule]})
         return True
 
     def start_multipart(self, key: str, content_type: str) -> str:

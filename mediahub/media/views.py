@@ -142,7 +142,7 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def hls_master(self, request: Request, pk=None) -> HttpResponse:
         media = self._playable_media()
         token = request.auth.token if isinstance(request.auth, PlaybackGrant) else playback.make_token(media)
-        return _playlist_response(playback.playable_master(media, playback.base_url(request), token))
+        return _playlist_response(request, playback.playable_master(media, playback.base_url(request), token))
 
     @extend_schema(
         parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
@@ -155,24 +155,24 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     )
     def hls_variant(self, request: Request, pk=None, rendition: str = "") -> HttpResponse:
         media = self._playable_media()
-        found = next((r for r in media.hls["renditions"] if r["name"] == rendition), None)
+        found = playback.find_rendition(media, rendition)
         if found is None:
             raise NotFound("This media has no such rendition.")
-        return _playlist_response(playback.playable_variant(media, found, playback.base_url(request)))
+        text = playback.playable_variant(media, found, playback.base_url(request))
+        return _playlist_response(request, text)
 
     def _playable_media(self) -> Media:
         media = self.get_object()
-        if media.status != Media.Status.READY or not media.hls:
+        if not media.hls:  # playable from the first rendition on (fast start), not only once ready
             raise Conflict(f"The media is {media.status}; it has no HLS stream yet.", code="media_not_ready")
         return media
 
 
-def _playlist_response(text: str) -> HttpResponse:
+def _playlist_response(request: Request, text: str) -> HttpResponse:
     response = HttpResponse(text, content_type=playback.PLAYLIST_CONTENT_TYPE)
-    # The links inside are signed; players on other origins (hls.js) may fetch them.
-    response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = "private, max-age=60"
-    return response
+    # The links inside are signed; players on other origins (hls.js) may fetch them.
+    return playback.with_playback_cors(request, response)
 
 
 class DirectUploadView(StorageErrorsMixin, ApiView):

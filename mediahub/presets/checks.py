@@ -9,7 +9,7 @@ from typing import Any
 
 from tenants.models import Tenant
 
-# check(tenant, preset fields) raises django.core.exceptions.ValidationError({field: [message]}).
+# check(tenant, preset fields) raises mediahub.errors.Invalid({field: [message]}).
 ContentCheck = Callable[[Tenant, dict[str, Any]], None]
 
 _checks: dict[str, ContentCheck] = {}

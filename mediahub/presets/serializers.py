@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
+from mediahub.images.ops import image_ops_problem
 from mediahub.presets.models import Preset
 from tenants.serializers import LadderRungSerializer, validate_unique_rungs
 
@@ -103,6 +104,10 @@ class PresetWriteSerializer(StrictFieldsMixin, serializers.Serializer):
                 errors["output_extension"] = ["Required for a command preset."]
         elif data.get("params"):
             errors["params"] = ["Only command presets take parameters."]
+        if data["kind"] == Preset.Kind.IMAGE and data.get("ops"):
+            problem = image_ops_problem(data["ops"])
+            if problem:
+                errors["ops"] = [problem]
         if errors:
             raise serializers.ValidationError(errors)
         return data

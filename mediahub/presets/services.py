@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
+from mediahub.errors import Invalid
 from mediahub.presets.checks import check_content
 from mediahub.presets.models import Preset
 from tenants.models import Tenant
@@ -36,7 +37,7 @@ def create_preset(*, tenant: Tenant, fields: dict[str, Any]) -> Preset:
 def update_preset(*, preset: Preset, fields: dict[str, Any]) -> Preset:
     ensure_writable(preset)
     if fields["kind"] != preset.kind:
-        raise ValidationError({"kind": ["The kind of a preset cannot change."]})
+        raise Invalid({"kind": ["The kind of a preset cannot change."]})
     return _save(preset, fields)
 
 
@@ -53,7 +54,7 @@ def ensure_writable(preset: Preset) -> None:
 def _save(preset: Preset, fields: dict[str, Any]) -> Preset:
     name_taken = Preset.objects.visible_to(preset.tenant).filter(name=fields["name"]).exclude(pk=preset.pk)
     if name_taken.exists():
-        raise ValidationError({"name": ["A preset of this name exists (your own or a system preset)."]})
+        raise Invalid({"name": ["A preset of this name exists (your own or a system preset)."]})
     check_content(preset.tenant, fields["kind"], fields)
     for field, value in fields.items():
         setattr(preset, field, value)
@@ -61,5 +62,5 @@ def _save(preset: Preset, fields: dict[str, Any]) -> Preset:
         with transaction.atomic():
             preset.save()
     except IntegrityError as exc:  # a concurrent create took the name
-        raise ValidationError({"name": ["A preset of this name exists."]}) from exc
+        raise Invalid({"name": ["A preset of this name exists."]}) from exc
     return preset

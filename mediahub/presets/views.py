@@ -1,4 +1,3 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
@@ -27,7 +26,7 @@ class PresetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
     @extend_schema(request=PresetWriteSerializer, responses={201: PresetSerializer})
     def create(self, request: Request) -> Response:
         fields = _validated(request.data)
-        preset = _domain(services.create_preset, tenant=request.user, fields=fields)
+        preset = services.create_preset(tenant=request.user, fields=fields)
         return Response(PresetSerializer(preset).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PresetWriteSerializer, responses=PresetSerializer)
@@ -37,7 +36,7 @@ class PresetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected an object."]})
         fields = _validated({**services.writable_fields(preset), **request.data})
-        preset = _domain(services.update_preset, preset=preset, fields=fields)
+        preset = services.update_preset(preset=preset, fields=fields)
         return Response(PresetSerializer(preset).data)
 
     def destroy(self, request: Request, pk=None) -> Response:
@@ -49,10 +48,3 @@ def _validated(data) -> dict:
     serializer = PresetWriteSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def _domain(service, **kwargs) -> Preset:
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict) from exc

@@ -11,8 +11,10 @@ from mediahub.transcoding.ladder import Rendition
 
 MASTER_NAME = "master.m3u8"
 PLAYLIST_NAME = "index.m3u8"
-SEGMENT_PATTERN = "seg_%05d.ts"
 DEFAULT_FPS = 25.0
+# fMP4 renditions also carry an initialisation segment (``init*.mp4``).
+SEGMENT_EXTENSIONS = {"mpegts": "ts", "fmp4": "m4s"}
+INIT_GLOB = "init*.mp4"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class HlsJob:
     fps: float | None
     preset: str
     segment_seconds: int
+    segment_type: str = "mpegts"
 
 
 def gop_frames(fps: float | None, segment_seconds: int) -> int:
@@ -70,13 +73,41 @@ def build_hls_command(ffmpeg: str, job: HlsJob) -> list[str]:
         if job.has_audio:
             parts.append(f"a:{i}")
         stream_map.append(",".join([*parts, f"name:{r.name}"]))
-    argv += ["-f", "hls", "-hls_time", str(job.segment_seconds), "-hls_playlist_type", "vod"]
+    return argv + _hls_muxer_args(job.output_dir, job.segment_seconds, job.segment_type, stream_map)
+
+
+def build_remux_command(
+    ffmpeg: str,
+    source: Path,
+    demuxer: str,
+    output_dir: Path,
+    name: str,
+    has_audio: bool,
+    segment_seconds: int,
+    segment_type: str,
+) -> list[str]:
+    """Copy the source's H.264 (and AAC) into one HLS rendition ``name`` without re-encoding: the
+    source's own keyframes cut the segments."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", "-nostats", "-progress", "pipe:1"]
+    argv += [*input_args(source, demuxer), "-map", "0:v:0"]
+    argv += ["-map", "0:a:0"] if has_audio else []
+    argv += ["-c", "copy"]
+    stream_map = [f"v:0,{'a:0,' if has_audio else ''}name:{name}"]
+    return argv + _hls_muxer_args(output_dir, segment_seconds, segment_type, stream_map)
+
+
+def _hls_muxer_args(output_dir: Path, segment_seconds: int, segment_type: str, stream_map: list[str]):
+    extension = SEGMENT_EXTENSIONS[segment_type]
+    argv = ["-f", "hls", "-hls_time", str(segment_seconds), "-hls_playlist_type", "vod"]
+    argv += ["-hls_segment_type", segment_type]
+    if segment_type == "fmp4":
+        argv += ["-hls_fmp4_init_filename", "init.mp4"]
     # Segments appear under their final name only once complete, so they can be uploaded while
     # ffmpeg still encodes the rest.
     argv += ["-hls_flags", "temp_file"]
-    argv += ["-hls_segment_filename", str(job.output_dir / "%v" / SEGMENT_PATTERN)]
+    argv += ["-hls_segment_filename", str(output_dir / "%v" / f"seg_%05d.{extension}")]
     argv += ["-master_pl_name", MASTER_NAME, "-var_stream_map", " ".join(stream_map)]
-    argv.append(str(job.output_dir / "%v" / PLAYLIST_NAME))
+    argv.append(str(output_dir / "%v" / PLAYLIST_NAME))
     return argv
 
 

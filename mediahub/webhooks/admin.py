@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
 from mediahub.webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event
 
@@ -7,7 +8,7 @@ from mediahub.webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event
 class EndpointAdmin(admin.ModelAdmin):
     """Endpoints with their health; secrets are never shown (they are encrypted anyway)."""
 
-    list_display = ["url", "tenant", "active", "last_success_at", "consecutive_failures", "disabled_reason"]
+    list_display = ["url", "tenant", "health", "last_success_at", "consecutive_failures"]
     list_filter = ["active"]
     search_fields = ["url", "tenant__name"]
     exclude = ["secret_encrypted", "previous_secret_encrypted"]
@@ -23,6 +24,24 @@ class EndpointAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # an endpoint needs a secret, which the API issues
+
+    @admin.display(description="health", ordering="consecutive_failures")
+    def health(self, endpoint: Endpoint) -> str:
+        """In words, not a tick: an active endpoint can still be failing every delivery."""
+        if not endpoint.active:
+            return format_html(
+                '<span style="color:#ba2121">disabled</span>: {}', endpoint.disabled_reason or "-"
+            )
+        if endpoint.consecutive_failures:
+            since = endpoint.failing_since.strftime("%Y-%m-%d %H:%M") if endpoint.failing_since else "?"
+            return format_html(
+                '<span style="color:#ba2121">failing</span>: {} in a row since {}',
+                endpoint.consecutive_failures,
+                since,
+            )
+        if endpoint.last_success_at is None:
+            return "no delivery yet"
+        return format_html('<span style="color:#447e36">{}</span>', "healthy")
 
 
 class DeliveryAttemptInline(admin.TabularInline):

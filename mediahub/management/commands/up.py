@@ -62,6 +62,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Migrating the database, data in {data_dir}…")
             call_command("migrate", interactive=False, verbosity=0)
             call_command("collectstatic", interactive=False, verbosity=0)
+            call_command("configure_storage")
             demo = issue_demo_key()
             password = services.reset_operator_password()
 
