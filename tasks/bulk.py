@@ -10,11 +10,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from mediahub.events.outbox import emit_many
 from tasks import services
 from tasks.models import Task
+from tasks.serializers import TaskSerializer
 
 
 def transition_many(
@@ -30,19 +32,44 @@ def transition_many(
         return
     now = timezone.now()
     fields: set[str] = set()
-    events = []
+    names = []
     for task in tasks:
         moved, event = services.move(task, to, now, {**changes, **(per_task or {}).get(task.pk, {})})
         fields |= moved
-        if event:
-            events.append((task.tenant, event, services.task_data(task)))
-    if per_task:
-        Task.objects.bulk_update(tasks, sorted(fields))
-    else:  # the same values for every task: one plain UPDATE
-        Task.objects.filter(pk__in=[t.pk for t in tasks]).update(**{f: getattr(tasks[0], f) for f in fields})
-    emit_many(events)
+        names.append(event)
+    varying = {field for changes in (per_task or {}).values() for field in changes}
+    # What every task gets alike is one plain UPDATE; what differs (a result), one more.
+    same = fields - varying
+    Task.objects.filter(pk__in=[t.pk for t in tasks]).update(**{f: getattr(tasks[0], f) for f in same})
+    if varying:
+        _update_each(tasks, sorted(varying))
+    # One serializer for all: DRF copies its fields per serializer, which cost more than the SQL.
+    data = TaskSerializer(tasks, many=True).data
+    emit_many([(t.tenant, name, d) for t, name, d in zip(tasks, names, data, strict=True) if name])
     if to in Task.TERMINAL:
         for task in tasks:
             services.after_terminal(task, finish_batch=False)
         for batch_id in {task.batch_id for task in tasks if task.batch_id}:
             services.finish_batch_if_done(batch_id)
+
+
+def _update_each(tasks: Sequence[Task], fields: list[str]) -> None:
+    """Write each task's own values of ``fields`` in one ``UPDATE … FROM (VALUES …)`` (Django's
+    ``bulk_update`` builds a CASE per field and row, which costs more than the query)."""
+    columns = [Task._meta.get_field(name) for name in fields]
+    rows = ", ".join(
+        "(%s::uuid, " + ", ".join(f"%s::{c.db_type(connection)}" for c in columns) + ")" for _ in tasks
+    )
+    params = [
+        value
+        for task in tasks
+        for value in (task.pk, *(c.get_db_prep_save(getattr(task, c.attname), connection) for c in columns))
+    ]
+    assignments = ", ".join(f"{c.column} = v.{c.column}" for c in columns)
+    names = ", ".join(c.column for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Task._meta.db_table} AS t SET {assignments} FROM (VALUES {rows}) AS v(id, {names}) "
+            "WHERE t.id = v.id",
+            params,
+        )

@@ -2,7 +2,6 @@
 
 import sys
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -25,8 +24,8 @@ def test_a_long_wait_lives_in_postgresql_until_the_sweeper_promotes_it(task_brok
     assert task.status == Status.SCHEDULED
     with running_worker(task_broker):
         assert maintenance.sweep() == 0  # not due yet: stays scheduled
-        time.sleep(1.5)  # past the due time, and nothing rang
-        assert Task.objects.get(pk=task.pk).status == Status.SCHEDULED
+        wait_for(lambda: timezone.now() > due + timedelta(seconds=0.5), what="the due time")
+        assert Task.objects.get(pk=task.pk).status == Status.SCHEDULED  # nothing rang
         maintenance.sweep()
         wait_for(lambda: Task.objects.get(pk=task.pk).status == Status.COMPLETED)
     assert Task.objects.get(pk=task.pk).started_at >= due
@@ -56,7 +55,8 @@ def test_run_forever_runs_the_registered_jobs_until_stopped():
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run_forever, args=(stop,))
     thread.start()
-    time.sleep(0.3)
+    # Each job is due at once: wait until the loop has taken every one of them.
+    wait_for(lambda: all(job.next_run > 0 for job in scheduler.periodic_jobs()), what="every job's first run")
     stop.set()
     thread.join(5)
     assert not thread.is_alive()
