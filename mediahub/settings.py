@@ -249,13 +249,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "mediahub.api.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON bodies only (API.md); the upload view (POST /media) takes multipart itself.
+    "DEFAULT_PARSER_CLASSES": ["mediahub.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["mediahub.api.throttling.TenantRateThrottle"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["mediahub.api.filtering.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "mediahub.api.pagination.LimitOffsetPagination",
     "DEFAULT_SCHEMA_CLASS": "mediahub.api.schema.AutoSchema",
     "DEFAULT_METADATA_CLASS": "mediahub.api.metadata.ApiMetadata",
@@ -272,6 +269,8 @@ SPECTACULAR_SETTINGS = {
     # The schema and Swagger UI are public; a stale Authorization header must not make them 401.
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The schema says what the validators enforce: a non-blank string has minLength 1.
+    "ENFORCE_NON_BLANK_FIELDS": True,
     # Swagger UI from the installed sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
+from tasks import registry
 from tasks.models import Task
 
 
@@ -57,11 +59,22 @@ class TaskWithEtaSerializer(TaskSerializer):
     )
 
 
+class TaskTypeField(serializers.CharField):
+    """The name of a registered task type (the schema lists them)."""
+
+
+class TaskTypeFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = TaskTypeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "enum": registry.type_names()}
+
+
 class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """A ``POST /tasks`` body; the payload itself is checked by ``services.create_task``."""
 
-    type = serializers.CharField(max_length=64)
-    payload = serializers.JSONField()
+    type = TaskTypeField(max_length=64)
+    payload = serializers.DictField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     priority = serializers.IntegerField(min_value=0, max_value=10, default=5)
     max_retries = serializers.IntegerField(min_value=0, max_value=20, required=False)

@@ -28,7 +28,7 @@ class TenantSerializer(serializers.ModelSerializer):
         return tenant_usage(tenant)
 
 
-class LadderRungSerializer(serializers.Serializer):
+class LadderRungSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.RegexField(r"^[A-Za-z0-9_-]{1,32}$")
     height = serializers.IntegerField(min_value=144, max_value=4320)
     video_bitrate = serializers.IntegerField(min_value=100, max_value=100_000, help_text="kbit/s")
@@ -83,14 +83,14 @@ class LadderSettingField(serializers.Field):
         return value
 
 
-class UploadLimitsSerializer(serializers.Serializer):
+class UploadLimitsSerializer(StrictFieldsMixin, serializers.Serializer):
     video = serializers.IntegerField(min_value=1, required=False)
     audio = serializers.IntegerField(min_value=1, required=False)
     image = serializers.IntegerField(min_value=1, required=False)
     document = serializers.IntegerField(min_value=1, required=False)
 
 
-class LimitsSerializer(serializers.Serializer):
+class LimitsSerializer(StrictFieldsMixin, serializers.Serializer):
     max_upload_bytes = UploadLimitsSerializer(required=False)
     max_video_dimension = serializers.IntegerField(min_value=144, max_value=16384, required=False)
     max_image_pixels = serializers.IntegerField(min_value=1, required=False)

@@ -1,10 +1,21 @@
 from collections.abc import Mapping
 
+from django.http import QueryDict
 from rest_framework import serializers
+
+# In a JSON body a field's value has the JSON type the schema gives it: DRF would also take "5" for
+# an integer, 1 for a boolean or 7 for a string.
+_JSON_TYPES: tuple[tuple[type[serializers.Field], type | tuple[type, ...], str], ...] = (
+    (serializers.BooleanField, bool, "Must be true or false."),
+    (serializers.IntegerField, int, "Must be an integer."),
+    (serializers.FloatField, (int, float), "Must be a number."),
+    (serializers.CharField, str, "Must be a string."),
+)
 
 
 class StrictFieldsMixin:
-    """Rejects fields the serializer does not accept, so a typo is a 400 instead of silently ignored."""
+    """Rejects fields the serializer does not accept, so a typo is a 400 instead of silently
+    ignored, and (in JSON bodies) values of another JSON type than the field's."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -12,7 +23,27 @@ class StrictFieldsMixin:
             unknown = set(data) - writable
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in sorted(unknown)})
+            if not isinstance(data, QueryDict):  # form fields are all text
+                wrong = {
+                    name: [message]
+                    for name, value in data.items()
+                    if (message := _type_error(self.fields[name], value))
+                }
+                if wrong:
+                    raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
+
+
+def _type_error(field: serializers.Field, value: object) -> str | None:
+    if value is None:
+        return None  # the field's own allow_null decides
+    for kind, types, message in _JSON_TYPES:
+        if isinstance(field, kind):
+            wrong = not isinstance(value, types) or (
+                kind is not serializers.BooleanField and isinstance(value, bool)
+            )
+            return message if wrong else None
+    return None
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -76,7 +76,9 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
         super().initial(request, *args, **kwargs)
 
     def get_parsers(self):
-        if getattr(self, "action", None) == "create":
+        # Called before ``self.action`` is set when the request is built: read the action map.
+        action = getattr(self, "action", None) or self.action_map.get(self.request.method.lower())
+        if action == "create":
             return [MultiPartParser()]
         return super().get_parsers()
 
