@@ -33,4 +33,6 @@ bench: install
 	$(BIN)/python benchmarks/upload_memory.py
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/embeddings.py
 	$(BIN)/python benchmarks/images.py
+	$(BIN)/python benchmarks/cli_upload.py

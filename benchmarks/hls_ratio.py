@@ -120,7 +120,7 @@ def main() -> None:
 
     from tenants.services import create_tenant
 
-    _, issued = create_tenant("HLS benchmark")
+    _, issued = create_tenant(name="HLS benchmark")
     api, base = start_api()
     worker = start_transcode_worker()
     bare, pipeline, encode, playable = [], [], [], []

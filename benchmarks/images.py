@@ -115,7 +115,7 @@ def main() -> None:
     from tenants.services import create_tenant
 
     pyvips.cache_set_max(0)  # as in the API: no operation cache between calls
-    _, issued = create_tenant("Images benchmark")
+    _, issued = create_tenant(name="Images benchmark")
     api, base = start_api()
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {issued.key}"

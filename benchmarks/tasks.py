@@ -68,7 +68,7 @@ def main() -> None:
     processes, threads = settings.TASK_WORKER_PROCESSES, settings.TASK_WORKER_THREADS
     print(f"broker: {args.broker}; {processes} worker processes x {threads} threads; load {load()}")
     bare = bare_dramatiq(args.drain_tasks, processes, threads)
-    tenant, _ = create_tenant("Benchmark")
+    tenant, _ = create_tenant(name="Benchmark")
     query_profile(tenant)
     argv = worker_argv(["test_echo", "test_echo_batched"], processes, threads)
     worker = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
@@ -140,7 +140,7 @@ def query_profile(tenant) -> None:
 def create(tenant, value, type_name: str = "TestEcho"):
     from tasks.services import create_task
 
-    return create_task(tenant, type_name, {"value": value})
+    return create_task(tenant=tenant, type_name=type_name, payload={"value": value})
 
 
 def wait_done(tasks, timeout: float) -> None:
@@ -193,7 +193,7 @@ def api(rows: int) -> None:
     from tenants.services import create_tenant
     from tests.conftest import client_for
 
-    tenants = [create_tenant(f"Bulk {i}")[0] for i in range(10)]
+    tenants = [create_tenant(name=f"Bulk {i}")[0] for i in range(10)]
     statuses = ["completed"] * 6 + ["failed", "cancelled", "pending", "scheduled"]
     types = ["TestEcho", "TestLimited", "TestLongFFmpeg"]
     now = timezone.now()

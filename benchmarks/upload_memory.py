@@ -61,7 +61,7 @@ def main() -> None:
     setup_django()
     from tenants.services import create_tenant
 
-    _, issued = create_tenant("Upload benchmark")
+    _, issued = create_tenant(name="Upload benchmark")
     api, base = start_api()
     try:
         with tempfile.TemporaryDirectory() as folder:

@@ -56,8 +56,8 @@ def main() -> None:
     from tests.webhook_receiver import Receiver
 
     receiver = Receiver().start()
-    tenant, _ = create_tenant("Benchmark")
-    endpoint, secret = services.create_endpoint(tenant, receiver.url, ["*"])
+    tenant, _ = create_tenant(name="Benchmark")
+    endpoint, secret = services.create_endpoint(tenant=tenant, url=receiver.url, events=["*"])
     verifier = Webhook(secret)
 
     from django.conf import settings

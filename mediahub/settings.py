@@ -47,7 +47,9 @@ INSTALLED_APPS = [
     "mediahub.media",
     "mediahub.presets",
     "mediahub.commands",
+    "mediahub.imports",
     "mediahub.transcoding",
+    "mediahub.search",
     "mediahub.images",
     "mediahub.webhooks",
     "mediahub.stream",
@@ -153,8 +155,26 @@ TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
 # the others Dramatiq's own default, one process per core with 8 threads each.
 TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=os.cpu_count() or 1)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
-TASK_CPU_BOUND_QUEUES = env.list("TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands"])
+TASK_CPU_BOUND_QUEUES = env.list(
+    "TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands", "embeddings"]
+)
 TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)
+
+# --- embeddings and search (mediahub/search/) ---
+# The model: a dotted path to a class or factory with ``name``, ``dimensions`` and ``embed(texts)``.
+EMBEDDING_MODEL = env.str("EMBEDDING_MODEL", default="mediahub.search.embedder.MiniLM")
+# onnxruntime threads per worker process (0: onnxruntime's default, one per core).
+EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)
+# Embedding tasks a worker claims together and embeds in one model call.
+EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=32)
+# A media's text is cut here; of a document's own text the first EMBEDDING_DOCUMENT_CHARS count.
+EMBEDDING_TEXT_MAX_CHARS = env.int("EMBEDDING_TEXT_MAX_CHARS", default=20_000)
+EMBEDDING_DOCUMENT_CHARS = env.int("EMBEDDING_DOCUMENT_CHARS", default=10_000)
+# Hybrid search: candidates taken from each of the vector and full-text rankings before fusion,
+# the reciprocal rank fusion constant, and the least cosine similarity a semantic match needs.
+SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=100)
+SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
+SEARCH_MIN_SIMILARITY = env.float("SEARCH_MIN_SIMILARITY", default=0.25)
 
 # --- storage: S3 when S3_BUCKET is set, else local files under DATA_DIR/storage ---
 S3_BUCKET = env.str("S3_BUCKET", default="")
@@ -217,6 +237,10 @@ DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 360
 # --- FFmpegCommand sandbox (rlimits of each command; CPU seconds follow the task's timeout) ---
 COMMAND_ADDRESS_SPACE_BYTES = env.int("COMMAND_ADDRESS_SPACE_BYTES", default=8 * 1024**3)
 COMMAND_OPEN_FILES = env.int("COMMAND_OPEN_FILES", default=256)
+
+# --- URL imports (POST /media/import): one deadline for the whole download, redirects followed ---
+IMPORT_TIMEOUT_SECONDS = env.float("IMPORT_TIMEOUT_SECONDS", default=1800.0)
+IMPORT_MAX_REDIRECTS = env.int("IMPORT_MAX_REDIRECTS", default=5)
 
 # --- image transforms (mediahub/images) ---
 # Renders at once per API process, and requests that may wait for one; beyond that the API answers

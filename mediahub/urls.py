@@ -3,7 +3,11 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from mediahub.stream.views import media_events_for_staff
+
 urlpatterns = [
+    # Before the admin's own catch-all: its media page's live events (staff session).
+    path("admin/live/media/<uuid:media_id>/events", media_events_for_staff, name="admin-media-events"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("mediahub.api.urls")),
     path("", include("mediahub.api.health_urls")),

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from functools import partial
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -84,17 +87,19 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected tasks")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
-        self._apply(request, queryset, lambda task: services.cancel_task(task, "Cancelled by an operator."))
+        self._apply(request, queryset, partial(services.cancel_task, reason="Cancelled by an operator."))
 
     @admin.action(description="Retry selected tasks")
     def retry(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
         self._apply(request, queryset, services.retry_task)
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[Task], operation) -> None:
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet[Task], operation: Callable[..., object]
+    ) -> None:
         done, skipped = 0, 0
         for task in queryset:
             try:
-                operation(task)
+                operation(task=task)
                 done += 1
             except Conflict:
                 skipped += 1
@@ -105,11 +110,11 @@ class TaskAdmin(admin.ModelAdmin):
         )
 
     def delete_model(self, request: HttpRequest, task: Task) -> None:
-        services.delete_task(task)
+        services.delete_task(task=task)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
         for task in queryset:
-            services.delete_task(task)
+            services.delete_task(task=task)
 
 
 @admin.register(Batch)

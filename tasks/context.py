@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -95,11 +96,12 @@ class TaskContext:
             PROGRESS_WRITE_INTERVAL_SECONDS
         ):
             self._progress_written_at = now
+            at = timezone.now()  # the tick's time, on the same beat as the write
             self.task.progress = self._progress
             if self._update(progress=self._progress):
-                self._publish_progress()
+                self._publish_progress(at)
 
-    def _publish_progress(self) -> None:
+    def _publish_progress(self, at: datetime) -> None:
         # Straight to the live channel, not the outbox: a tick a second per task would bloat the
         # events table, and the task row already holds the latest progress for anyone who missed it.
         task = self.task
@@ -112,7 +114,7 @@ class TaskContext:
             "media": str(task.media_id) if task.media_id else None,
             "batch": str(task.batch_id) if task.batch_id else None,
         }
-        live.publish(task.tenant_id, live.message("task.progress", data, timezone.now()))
+        live.publish(task.tenant_id, live.message("task.progress", data, at))
 
     def _update(self, **fields: Any) -> int:
         # Only while this attempt still owns the task (not after a cancel or a reap and re-claim).

@@ -14,9 +14,9 @@ from tasks.models import Batch, Task
 from tenants.models import Tenant
 
 
-def tasks_for_api(tenant_queryset: QuerySet[Task]) -> QuerySet[Task]:
+def tasks_for_api(*, queryset: QuerySet[Task]) -> QuerySet[Task]:
     """Tasks with what their representation needs, in as few queries as possible."""
-    return tenant_queryset.prefetch_related("attempts")
+    return queryset.prefetch_related("attempts")
 
 
 class TaskFilter(django_filters.FilterSet):
@@ -48,8 +48,8 @@ GROUP BY GROUPING SETS ((status, type), ())
 
 
 def task_stats(
-    tenant: Tenant,
     *,
+    tenant: Tenant,
     type_name: str | None = None,
     start_date: datetime | None = None,
     end_date: datetime | None = None,
@@ -94,7 +94,7 @@ def _seconds(value) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def batch_summary(batch: Batch) -> dict[str, Any]:
+def batch_summary(*, batch: Batch) -> dict[str, Any]:
     """``{id, total, by_status, progress, created_at, finished_at}``; progress counts ended tasks
     as 100 % and running ones by their own progress."""
     by_status = dict.fromkeys(Task.Status.values, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,7 +111,7 @@ def task_data(task: Task) -> dict[str, Any]:
 
 def batch_data(batch: Batch) -> dict[str, Any]:
     """The batch summary of ``GET /batches/{id}`` (event data)."""
-    return BatchSerializer(batch_summary(batch)).data
+    return BatchSerializer(batch_summary(batch=batch)).data
 
 
 def lock_task(task_id: uuid.UUID) -> Task | None:
@@ -186,10 +186,10 @@ def close_open_attempt(task: Task, error: str) -> None:
 
 
 def create_task(
+    *,
     tenant: Tenant,
     type_name: str,
     payload: dict[str, Any],
-    *,
     name: str | None = None,
     priority: int = 5,
     max_retries: int | None = None,
@@ -286,9 +286,9 @@ def _locked_dependencies(tenant: Tenant, depends_on: Iterable[Task | uuid.UUID |
     return found
 
 
-def create_batch(tenant: Tenant, specs: Sequence[dict[str, Any]]) -> tuple[Batch, list[Task]]:
-    """Create every task of ``specs`` (``create_task`` keyword arguments plus ``type`` and
-    ``payload``) in one batch, all or nothing; errors are reported per index."""
+def create_batch(*, tenant: Tenant, specs: Sequence[Mapping[str, Any]]) -> tuple[Batch, list[Task]]:
+    """Create every task of ``specs`` (validated ``POST /tasks`` bodies: ``type``, ``payload`` and
+    other ``create_task`` keywords) in one batch, all or nothing; errors are reported per index."""
     with transaction.atomic():
         batch = Batch.objects.create(tenant=tenant)
         created, errors = [], {}
@@ -297,7 +297,13 @@ def create_batch(tenant: Tenant, specs: Sequence[dict[str, Any]]) -> tuple[Batch
             try:
                 with transaction.atomic():
                     created.append(
-                        create_task(tenant, spec.pop("type"), spec.pop("payload"), batch=batch, **spec)
+                        create_task(
+                            tenant=tenant,
+                            type_name=spec.pop("type"),
+                            payload=spec.pop("payload"),
+                            batch=batch,
+                            **spec,
+                        )
                     )
             except Invalid as exc:
                 errors[str(index)] = exc.details
@@ -321,7 +327,7 @@ def finish_batch_if_done(batch_id: uuid.UUID) -> None:
 # --- operations on one task ---
 
 
-def cancel_task(task: Task, reason: str = "") -> Task:
+def cancel_task(*, task: Task, reason: str = "") -> Task:
     """Cancel a pending, scheduled or processing task (a worker running it stops within ~1 s);
     other states are a ``Conflict``."""
     with transaction.atomic():
@@ -331,7 +337,7 @@ def cancel_task(task: Task, reason: str = "") -> Task:
         return _cancel(task, reason or "Cancelled.")
 
 
-def retry_task(task: Task) -> Task:
+def retry_task(*, task: Task) -> Task:
     """Run a failed or cancelled task again, from scratch, with a fresh retry budget."""
     with transaction.atomic():
         task = _lock_existing(task)
@@ -361,7 +367,7 @@ def retry_task(task: Task) -> Task:
         return task
 
 
-def delete_task(task: Task) -> None:
+def delete_task(*, task: Task) -> None:
     """Delete a task; an open one is cancelled first (a running worker stops), so dependents and
     the batch see it end. Stored inputs and outputs are kept."""
     with transaction.atomic():

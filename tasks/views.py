@@ -41,7 +41,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
-        return selectors.tasks_for_api(super().get_queryset())
+        return selectors.tasks_for_api(queryset=super().get_queryset())
 
     def get_serializer_class(self):
         if self.action == "retrieve" or (self.action == "list" and self._include_eta()):
@@ -64,23 +64,25 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         body = TaskCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        task = services.create_task(request.user, data.pop("type"), data.pop("payload"), **data)
+        task = services.create_task(
+            tenant=request.user, type_name=data.pop("type"), payload=data.pop("payload"), **data
+        )
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, pk=None) -> Response:
-        services.delete_task(self.get_object())
+        services.delete_task(task=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=TaskSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk=None) -> Response:
-        task = services.cancel_task(self.get_object(), reason="Cancelled by the API.")
+        task = services.cancel_task(task=self.get_object(), reason="Cancelled by the API.")
         return Response(TaskSerializer(task).data)
 
     @extend_schema(request=None, responses=TaskSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk=None) -> Response:
-        return Response(TaskSerializer(services.retry_task(self.get_object())).data)
+        return Response(TaskSerializer(services.retry_task(task=self.get_object())).data)
 
     @extend_schema(request=TaskCreateSerializer(many=True), responses={201: BatchCreatedSerializer})
     @action(detail=False, methods=["post"])
@@ -93,7 +95,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         if not bodies.is_valid():
             errors = {str(i): error for i, error in enumerate(bodies.errors) if error}
             raise serializers.ValidationError({"tasks": errors})
-        batch, tasks = services.create_batch(request.user, bodies.validated_data)
+        batch, tasks = services.create_batch(tenant=request.user, specs=bodies.validated_data)
         body = {"batch": str(batch.pk), "tasks": TaskSerializer(tasks, many=True).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -105,7 +107,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         query.is_valid(raise_exception=True)
         params = query.validated_data
         stats = selectors.task_stats(
-            request.user,
+            tenant=request.user,
             type_name=params.get("type"),
             start_date=params.get("start_date"),
             end_date=params.get("end_date"),
@@ -119,4 +121,4 @@ class BatchViewSet(TenantScopedViewSet):
     lookup_value_regex = UUID_PATTERN
 
     def retrieve(self, request: Request, pk=None) -> Response:
-        return Response(BatchSerializer(selectors.batch_summary(self.get_object())).data)
+        return Response(BatchSerializer(selectors.batch_summary(batch=self.get_object())).data)

@@ -54,7 +54,9 @@ class TenantAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         if not change:  # a new tenant gets its first admin key, as with ``manage.py create_tenant``
-            _show_key_once(request, services.issue_api_key(obj, "initial admin key", ["admin"]))
+            _show_key_once(
+                request, services.issue_api_key(tenant=obj, name="initial admin key", scopes=["admin"])
+            )
 
 
 class ApiKeyCreationForm(forms.ModelForm):
@@ -74,7 +76,9 @@ class ApiKeyCreationForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> ApiKey:
         data = self.cleaned_data
-        self.issued = services.issue_api_key(data["tenant"], data["name"], data["scopes"], data["expires_at"])
+        self.issued = services.issue_api_key(
+            tenant=data["tenant"], name=data["name"], scopes=data["scopes"], expires_at=data["expires_at"]
+        )
         return self.issued.api_key
 
 
@@ -122,5 +126,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request: HttpRequest, queryset) -> None:
         for api_key in queryset:
-            services.revoke_api_key(api_key)
+            services.revoke_api_key(api_key=api_key)
         self.message_user(request, f"{queryset.count()} API key(s) revoked.", messages.SUCCESS)

@@ -18,7 +18,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, key = header.partition(" ")
         if keyword != self.keyword or not key.strip():
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <api key>'.")
-        api_key = authenticate_key(key.strip())
+        api_key = authenticate_key(key=key.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
         return api_key.tenant, api_key

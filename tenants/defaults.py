@@ -17,6 +17,8 @@ HLS_SEGMENT_TYPES = ("mpegts", "fmp4")
 
 DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
     "auto_transcode": True,
+    # Every new media, and every change of its title, description or metadata, is embedded for search.
+    "auto_embed": True,
     # Remove EXIF/GPS/XMP from stored image originals on upload (orientation applied first).
     "strip_metadata": True,
     "hls_ladder": DEFAULT_HLS_LADDER,

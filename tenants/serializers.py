@@ -25,7 +25,7 @@ class TenantSerializer(serializers.ModelSerializer):
     def get_usage(self, tenant: Tenant) -> dict:
         from tenants.selectors import tenant_usage
 
-        return tenant_usage(tenant)
+        return tenant_usage(tenant=tenant)
 
 
 class LadderRungSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -102,6 +102,7 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     """What PATCH /tenant may change."""
 
     auto_transcode = serializers.BooleanField(required=False)
+    auto_embed = serializers.BooleanField(required=False)
     strip_metadata = serializers.BooleanField(required=False)
     hls_ladder = LadderSettingField(required=False)
     fast_start = serializers.BooleanField(required=False)

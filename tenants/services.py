@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -33,11 +34,11 @@ def hash_secret(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_tenant(name: str, slug: str | None = None) -> tuple[Tenant, IssuedKey]:
+def create_tenant(*, name: str, slug: str | None = None) -> tuple[Tenant, IssuedKey]:
     """Create a tenant and its first admin key."""
     with transaction.atomic():
         tenant = Tenant.objects.create(name=name, slug=slug or _unique_slug(name))
-        issued = issue_api_key(tenant, name="initial admin key", scopes=["admin"])
+        issued = issue_api_key(tenant=tenant, name="initial admin key", scopes=["admin"])
     return tenant, issued
 
 
@@ -51,7 +52,7 @@ def _unique_slug(name: str) -> str:
 
 
 def issue_api_key(
-    tenant: Tenant, name: str, scopes: list[str], expires_at: datetime | None = None
+    *, tenant: Tenant, name: str, scopes: list[str], expires_at: datetime | None = None
 ) -> IssuedKey:
     unknown = set(scopes) - set(SCOPES)
     if unknown:
@@ -74,14 +75,14 @@ def issue_api_key(
     raise RuntimeError("could not draw a unique API key prefix")
 
 
-def revoke_api_key(api_key: ApiKey) -> ApiKey:
+def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     return api_key
 
 
-def authenticate_key(key: str) -> ApiKey | None:
+def authenticate_key(*, key: str) -> ApiKey | None:
     """The usable ApiKey for ``key`` (tenant loaded), or None."""
     if not key.startswith(KEY_PREFIX) or len(key) < len(KEY_PREFIX) + LOOKUP_CHARS:
         return None
@@ -98,8 +99,8 @@ def authenticate_key(key: str) -> ApiKey | None:
     return api_key
 
 
-def update_tenant_settings(tenant: Tenant, changes: dict) -> Tenant:
-    """Merge validated ``changes`` into the tenant's stored overrides."""
+def update_tenant_settings(*, tenant: Tenant, changes: dict[str, Any]) -> Tenant:
+    """Merge validated ``changes`` (a partial settings document) into the tenant's overrides."""
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         tenant.settings = merge_settings(tenant.settings or {}, changes)
@@ -121,4 +122,4 @@ def issue_demo_key() -> IssuedKey:
         ApiKey.objects.for_tenant(tenant).filter(name=DEMO_KEY_NAME, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
-        return issue_api_key(tenant, DEMO_KEY_NAME, ["admin"])
+        return issue_api_key(tenant=tenant, name=DEMO_KEY_NAME, scopes=["admin"])

@@ -27,7 +27,9 @@ class TenantView(ApiView):
     def patch(self, request: Request) -> Response:
         serializer = TenantUpdateSerializer(data=request.data, context={"tenant": request.user})
         serializer.is_valid(raise_exception=True)
-        tenant = services.update_tenant_settings(request.user, serializer.validated_data["settings"])
+        tenant = services.update_tenant_settings(
+            tenant=request.user, changes=serializer.validated_data["settings"]
+        )
         return Response(TenantSerializer(tenant).data)
 
 
@@ -42,10 +44,12 @@ class ApiKeyViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         serializer = ApiKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        issued = services.issue_api_key(request.user, data["name"], data["scopes"], data.get("expires_at"))
+        issued = services.issue_api_key(
+            tenant=request.user, name=data["name"], scopes=data["scopes"], expires_at=data.get("expires_at")
+        )
         body = {**ApiKeySerializer(issued.api_key).data, "key": issued.key}
         return idempotency.shown_once(Response(body, status=status.HTTP_201_CREATED))
 
     def destroy(self, request: Request, pk=None) -> Response:
-        services.revoke_api_key(self.get_object())
+        services.revoke_api_key(api_key=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,19 +9,21 @@ from tests.task_helpers import running_worker
 
 @pytest.fixture
 def tenant(db):
-    tenant, _ = create_tenant("Acme")
+    tenant, _ = create_tenant(name="Acme")
     return tenant
 
 
 @pytest.fixture
 def other_tenant(db):
-    tenant, _ = create_tenant("Globex")
+    tenant, _ = create_tenant(name="Globex")
     return tenant
 
 
 def client_for(tenant, scopes=("admin",)) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_api_key(tenant, 'test', list(scopes)).key}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {issue_api_key(tenant=tenant, name='test', scopes=list(scopes)).key}"
+    )
     return client
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_task_list_is_compact_with_media_and_schedule(admin_client, tenant):
     media = Media.objects.create(tenant=tenant, type="video", filename="a.mp4")
-    task = services.create_task(tenant, "TestEcho", {"value": 1})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     Task.objects.filter(pk=task.pk).update(media=media, scheduled_at=timezone.now() + timedelta(hours=1))
     html = admin_client.get("/admin/tasks/task/").content.decode()
     assert f">{str(task.pk)[:8]}…<" in html  # no UUID wrapping over four lines
@@ -27,7 +27,7 @@ def test_task_list_is_compact_with_media_and_schedule(admin_client, tenant):
 
 
 def test_task_detail_shows_queue_position_and_a_readable_doorbell(admin_client, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     html = admin_client.get(f"/admin/tasks/task/{task.pk}/change/").content.decode()
     assert "number 1 in the TestEcho queue" in html
     assert "Last queue message sent" in html and "Rung at" not in html

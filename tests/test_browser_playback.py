@@ -51,7 +51,7 @@ def test_hlsjs_on_another_origin_plays_and_seeks(
 ):
     tenant.settings = {**tenant.settings, "hls_segment_type": segment_type}
     tenant.save()
-    key = issue_api_key(tenant, "browser", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="browser", scopes=["admin"]).key
     clip = make_clip(tmp_path / "clip.mp4", size="854x480", seconds=8, fps=25, extra=("-g", "50"))
     media = wait_until_settled(upload(live_server.url, key, clip)["id"])
     assert media.status == "ready", media.error
@@ -76,7 +76,7 @@ def test_hlsjs_on_another_origin_plays_and_seeks(
 
 
 def test_admin_player_plays_with_no_network(live_server, tenant, worker, admin_user, tmp_path):
-    key = issue_api_key(tenant, "admin-player", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="admin-player", scopes=["admin"]).key
     clip = make_clip(tmp_path / "clip.mp4", size="640x360", seconds=6, fps=25, extra=("-g", "50"))
     media = wait_until_settled(upload(live_server.url, key, clip)["id"])
     assert media.status == "ready", media.error

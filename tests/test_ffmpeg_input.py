@@ -238,7 +238,7 @@ def test_a_smuggled_playlist_never_makes_a_worker_read_a_file_or_open_a_socket(
     canary.opened.clear()
 
     # 1. Upload over HTTP: refused at inspection, which probes nothing it would follow.
-    key = issue_api_key(tenant, "attacker", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="attacker", scopes=["admin"]).key
     for kind, content in playlists.items():
         response = requests.post(
             f"{live_server.url}/api/v1/media",
@@ -270,7 +270,9 @@ def test_a_smuggled_playlist_never_makes_a_worker_read_a_file_or_open_a_socket(
             Media.objects.filter(pk=media.pk).update(
                 probe={**media.probe, "demuxer": None, "format": "concat"}
             )
-        task = task_services.create_task(tenant, "VideoTranscoding", {"media_id": str(media.id)})
+        task = task_services.create_task(
+            tenant=tenant, type_name="VideoTranscoding", payload={"media_id": str(media.id)}
+        )
         tasks.append((task, media.id))
 
     for task, media_id in tasks:

@@ -32,7 +32,7 @@ def test_creating_a_key_shows_the_secret_once(admin_client, tenant):
     )
     assert response.status_code == 200
     [key] = shown_keys(response)
-    api_key = authenticate_key(key)
+    api_key = authenticate_key(key=key)
     assert api_key is not None and api_key.tenant == tenant and api_key.scopes == ["write"]
     assert key not in str(ApiKey.objects.filter(pk=api_key.pk).values().get())  # only the hash is stored
     page = admin_client.get(f"/admin/tenants/apikey/{api_key.pk}/change/").content.decode()
@@ -40,12 +40,12 @@ def test_creating_a_key_shows_the_secret_once(admin_client, tenant):
 
 
 def test_revoke_action(admin_client, tenant):
-    issued = issue_api_key(tenant, "to revoke", ["read"])
+    issued = issue_api_key(tenant=tenant, name="to revoke", scopes=["read"])
     response = admin_client.post(
         "/admin/tenants/apikey/", {"action": "revoke", "_selected_action": [issued.api_key.pk]}, follow=True
     )
     assert response.status_code == 200
-    assert authenticate_key(issued.key) is None
+    assert authenticate_key(key=issued.key) is None
 
 
 def test_adding_a_tenant_issues_its_first_admin_key(admin_client, db):
@@ -63,7 +63,7 @@ def test_adding_a_tenant_issues_its_first_admin_key(admin_client, db):
     tenant = Tenant.objects.get(slug="hooli")
     assert tenant.effective_settings["auto_transcode"] is False
     [key] = shown_keys(response)
-    assert authenticate_key(key).tenant == tenant
+    assert authenticate_key(key=key).tenant == tenant
 
 
 def test_tenant_settings_are_validated(admin_client, tenant):

@@ -56,16 +56,18 @@ def test_missing_or_invalid_key_is_401(db, header):
 
 
 def test_revoked_and_expired_keys_are_401(tenant):
-    revoked = issue_api_key(tenant, "revoked", ["admin"])
+    revoked = issue_api_key(tenant=tenant, name="revoked", scopes=["admin"])
     ApiKey.objects.filter(pk=revoked.api_key.pk).update(revoked_at=timezone.now())
-    expired = issue_api_key(tenant, "expired", ["admin"], expires_at=timezone.now() + timedelta(seconds=60))
+    expired = issue_api_key(
+        tenant=tenant, name="expired", scopes=["admin"], expires_at=timezone.now() + timedelta(seconds=60)
+    )
     ApiKey.objects.filter(pk=expired.api_key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert_error(bearer(revoked.key).get("/api/v1/tenant"), 401, "unauthenticated")
     assert_error(bearer(expired.key).get("/api/v1/tenant"), 401, "unauthenticated")
 
 
 def test_right_prefix_wrong_secret_is_401(tenant):
-    issued = issue_api_key(tenant, "k", ["admin"])
+    issued = issue_api_key(tenant=tenant, name="k", scopes=["admin"])
     forged = issued.key[:-4] + ("AAAA" if not issued.key.endswith("AAAA") else "BBBB")
     assert_error(bearer(forged).get("/api/v1/tenant"), 401)
 
@@ -87,7 +89,7 @@ def test_write_key_cannot_do_admin_things(tenant, api):
 
 
 def test_last_used_at_is_recorded(tenant):
-    issued = issue_api_key(tenant, "k", ["read"])
+    issued = issue_api_key(tenant=tenant, name="k", scopes=["read"])
     assert bearer(issued.key).get("/api/v1/tenant").status_code == 200
     issued.api_key.refresh_from_db()
     assert issued.api_key.last_used_at is not None

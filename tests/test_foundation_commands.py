@@ -14,7 +14,7 @@ def test_create_tenant_prints_a_working_admin_key(db):
     out = io.StringIO()
     call_command("create_tenant", "Umbrella Corp", stdout=out)
     key = re.search(r"mh_live_\S+", out.getvalue())[0]
-    api_key = authenticate_key(key)
+    api_key = authenticate_key(key=key)
     assert api_key.tenant.name == "Umbrella Corp" and api_key.tenant.slug == "umbrella-corp"
     assert api_key.scopes == ["admin"]
 
@@ -30,6 +30,6 @@ def test_create_tenant_refuses_a_taken_slug(db):
 def test_each_demo_key_revokes_the_previous_one(db):
     first = issue_demo_key()
     second = issue_demo_key()
-    assert authenticate_key(first.key) is None
-    assert authenticate_key(second.key).tenant == first.api_key.tenant
+    assert authenticate_key(key=first.key) is None
+    assert authenticate_key(key=second.key).tenant == first.api_key.tenant
     assert Tenant.objects.filter(slug="demo").count() == 1

@@ -276,6 +276,14 @@ def test_output_cap(api, tenant, photo):
     assert transform(api, photo["id"], "-/resize/100x").status_code == 200
 
 
+def test_an_image_libvips_cannot_read_is_415(api):
+    bmp = io.BytesIO()
+    Image.new("RGB", (10, 10), RED).save(bmp, "BMP")  # accepted as an image; libvips has no BMP loader
+    body = raw_upload(api, "old.bmp", bmp.getvalue()).json()
+    response = transform(api, body["id"], "-/resize/5x")
+    assert response.status_code == 415 and response.json()["error"]["code"] == "undecodable_image"
+
+
 def test_other_tenants_media_is_not_found(api, other_api, photo):
     assert transform(other_api, photo["id"], "-/resize/10x").status_code == 404
 
@@ -342,7 +350,7 @@ def test_video_poster_gets_a_placeholder(api, tenant, tmp_path):
     media = Media.objects.get(id=body["id"])
     key = storage.poster_key(tenant.id, media.id)
     storage.get_store().put_bytes(key, quadrants(fmt="JPEG"), "image/jpeg")
-    media_services.mark_ready(media, {"master_key": "", "renditions": []}, key)
+    media_services.mark_ready(media=media, hls={"master_key": "", "renditions": []}, poster_key=key)
     assert api.get(f"/api/v1/media/{media.id}").json()["placeholder"]
 
 
@@ -576,7 +584,7 @@ def test_a_flood_of_new_transforms_leaves_the_api_answering(tenant):
         poller = threading.Thread(target=poll_health)
         poller.start()
         try:
-            with ThreadPoolExecutor(max_workers=40) as pool:
+            with ThreadPoolExecutor(max_workers=20) as pool:
                 responses = list(pool.map(hit, range(600, 800)))  # 200 distinct URLs
         finally:
             stop.set()

@@ -19,6 +19,7 @@ MEDIA_DOMAINS = (
     "mediahub.plugins",
     "mediahub.commands",
     "mediahub.images",
+    "mediahub.imports",
     "mediahub.presets",
     "mediahub.cli",
 )

@@ -52,14 +52,14 @@ def ffmpeg_children() -> list[psutil.Process]:
 
 @pytest.mark.slow
 def test_upload_to_ready_to_playback_over_http(live_server, tenant, other_tenant, worker, tmp_path):
-    key = issue_api_key(tenant, "e2e", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="e2e", scopes=["admin"]).key
     source = make_clip(tmp_path / "talk.mp4", size="854x480", seconds=4, fps=10)
     created = upload(live_server.url, key, source)
     assert created["status"] == "processing"
 
     media = wait_until_settled(created["id"])
     assert media.status == "ready", media.error
-    task = Task.objects.get(media=media)
+    task = Task.objects.get(media=media, type="VideoTranscoding")
     assert task.status == "completed" and task.progress == 100
 
     body = requests.get(
@@ -95,7 +95,7 @@ def test_upload_to_ready_to_playback_over_http(live_server, tenant, other_tenant
     ]
 
     # Another tenant's key gets 404, a tampered token 401.
-    other_key = issue_api_key(other_tenant, "x", ["admin"]).key
+    other_key = issue_api_key(tenant=other_tenant, name="x", scopes=["admin"]).key
     headers = {"Authorization": f"Bearer {other_key}"}
     for path in ["", "/download", "/hls/master.m3u8"]:
         assert (
@@ -117,7 +117,9 @@ def test_portrait_source_without_audio(tenant, worker, tmp_path, api_upload):
 
     # A rerun makes only what is missing.
     default_storage.delete(f"tenants/{tenant.id}/media/{media.id}/hls/360p/rendition.json")
-    rerun = task_services.create_task(tenant, "VideoTranscoding", {"media_id": str(media.id)})
+    rerun = task_services.create_task(
+        tenant=tenant, type_name="VideoTranscoding", payload={"media_id": str(media.id)}
+    )
     wait_for(lambda: Task.objects.get(pk=rerun.pk).status == "completed", timeout=60)
     rerun.refresh_from_db()
     assert rerun.result["encoded"] == ["360p"]
@@ -141,7 +143,9 @@ def test_undecodable_original_fails_at_once_and_the_worker_keeps_going(tenant, w
     key = Media.objects.get(id=broken["id"]).original_key
     default_storage.delete(key)
     default_storage.save(key, ContentFile(b"not media any more " * 1000))
-    task = task_services.create_task(tenant, "VideoTranscoding", {"media_id": broken["id"]})
+    task = task_services.create_task(
+        tenant=tenant, type_name="VideoTranscoding", payload={"media_id": broken["id"]}
+    )
     good = api_upload(make_clip(tmp_path / "b.mp4", size="160x90"))
 
     failed = wait_until_settled(broken["id"])
@@ -155,9 +159,9 @@ def test_undecodable_original_fails_at_once_and_the_worker_keeps_going(tenant, w
 @override_settings(TRANSCODE_PRESET="veryslow")
 def test_cancel_mid_transcode_kills_ffmpeg_and_leaves_nothing_ready(tenant, worker, tmp_path, api_upload):
     media = api_upload(make_clip(tmp_path / "long.mp4", size="640x360", seconds=30, fps=25))
-    task = Task.objects.get(media_id=media["id"])
+    task = Task.objects.get(media_id=media["id"], type="VideoTranscoding")
     wait_for(lambda: ffmpeg_children() and Task.objects.get(pk=task.pk).phase == "running", timeout=60)
-    task_services.cancel_task(task, reason="test")
+    task_services.cancel_task(task=task, reason="test")
     wait_for(lambda: not ffmpeg_children(), timeout=5)
     wait_for(lambda: Task.objects.get(pk=task.pk).status == "cancelled", timeout=10)
     media = Media.objects.get(id=media["id"])
@@ -168,7 +172,7 @@ def test_cancel_mid_transcode_kills_ffmpeg_and_leaves_nothing_ready(tenant, work
 @override_settings(TRANSCODE_PRESET="veryslow")
 def test_deleting_a_media_mid_transcode_leaves_no_objects(tenant, worker, tmp_path, api_upload, api):
     media = api_upload(make_clip(tmp_path / "long.mp4", size="640x360", seconds=30, fps=25))
-    task = Task.objects.get(media_id=media["id"])
+    task = Task.objects.get(media_id=media["id"], type="VideoTranscoding")
     prefix = f"tenants/{tenant.id}/media/{media['id']}/"
     # Deleted once segments are being uploaded while ffmpeg runs.
     wait_for(lambda: default_storage.listdir(f"{prefix}hls/360p/")[1], timeout=90)

@@ -39,7 +39,7 @@ class Api:
 
 @pytest.fixture
 def http(live_server, tenant) -> Api:
-    return Api(live_server.url, issue_api_key(tenant, "test", ["admin"]).key)
+    return Api(live_server.url, issue_api_key(tenant=tenant, name="test", scopes=["admin"]).key)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ def admin_client(client):
 
 
 def test_task_list_filters_and_change_page_with_attempts(admin_client, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     page = admin_client.get("/admin/tasks/task/", {"status__exact": "pending", "type": "TestEcho"})
     assert page.status_code == 200
     assert str(task.pk) in page.content.decode() and "0 %" in page.content.decode()
@@ -24,7 +24,9 @@ def test_task_list_filters_and_change_page_with_attempts(admin_client, tenant):
 
 
 def test_cancel_and_retry_actions(admin_client, tenant):
-    tasks = [services.create_task(tenant, "TestEcho", {"value": i}) for i in range(2)]
+    tasks = [
+        services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": i}) for i in range(2)
+    ]
     ids = [str(t.pk) for t in tasks]
     admin_client.post("/admin/tasks/task/", {"action": "cancel", "_selected_action": ids})
     assert set(Task.objects.values_list("status", flat=True)) == {"cancelled"}

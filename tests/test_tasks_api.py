@@ -67,27 +67,41 @@ def test_a_payload_media_id_links_the_tenants_media_only(api, tenant, other_tena
 
     mine = Media.objects.create(tenant=tenant, type="video", filename="a.mp4")
     theirs = Media.objects.create(tenant=other_tenant, type="video", filename="b.mp4")
-    linked = services.create_task(tenant, "TestMediaProbe", {"media_id": str(mine.pk)})
+    linked = services.create_task(
+        tenant=tenant, type_name="TestMediaProbe", payload={"media_id": str(mine.pk)}
+    )
     assert linked.media == mine
-    assert services.create_task(tenant, "TestMediaProbe", {"media_id": str(theirs.pk)}).media is None
-    assert services.create_task(tenant, "TestMediaProbe", {"media_id": "not-a-uuid"}).media is None
+    assert (
+        services.create_task(
+            tenant=tenant, type_name="TestMediaProbe", payload={"media_id": str(theirs.pk)}
+        ).media
+        is None
+    )
+    assert (
+        services.create_task(
+            tenant=tenant, type_name="TestMediaProbe", payload={"media_id": "not-a-uuid"}
+        ).media
+        is None
+    )
     listed = api.get("/api/v1/tasks", {"media": str(mine.pk)}).json()
     assert [t["id"] for t in listed["tasks"]] == [str(linked.pk)]
     assert listed["tasks"][0]["media"] == str(mine.pk)
 
 
 def test_batch_filter(api, tenant):
-    batch, (task,) = services.create_batch(tenant, [{"type": "TestEcho", "payload": {"value": 1}}])
-    services.create_task(tenant, "TestEcho", {"value": 2})
+    batch, (task,) = services.create_batch(
+        tenant=tenant, specs=[{"type": "TestEcho", "payload": {"value": 1}}]
+    )
+    services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 2})
     listed = api.get("/api/v1/tasks", {"batch": str(batch.pk)}).json()
     assert listed["total"] == 1 and listed["tasks"][0]["id"] == str(task.pk)
     assert api.get("/api/v1/tasks", {"batch": "nope"}).status_code == 400
 
 
 def test_list_shape_filters_and_newest_first(api, tenant):
-    first = services.create_task(tenant, "TestEcho", {"value": 1})
-    second = services.create_task(tenant, "TestEcho", {"value": 2})
-    services.cancel_task(second)
+    first = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
+    second = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 2})
+    services.cancel_task(task=second)
     body = api.get("/api/v1/tasks").json()
     assert set(body) == {"tasks", "total", "limit", "offset"}
     assert [t["id"] for t in body["tasks"]] == [str(second.pk), str(first.pk)]
@@ -102,7 +116,7 @@ def test_list_shape_filters_and_newest_first(api, tenant):
 
 
 def test_cancel_and_retry_follow_the_state_machine(api, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     retry = api.post(f"/api/v1/tasks/{task.pk}/retry")
     assert retry.status_code == 409
     assert retry.json()["error"]["code"] == "invalid_task_state"
@@ -121,7 +135,7 @@ def test_cancel_and_retry_follow_the_state_machine(api, tenant):
 
 
 def test_completed_task_cannot_be_cancelled(api, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     Task.objects.filter(pk=task.pk).update(status=Task.Status.COMPLETED)
     response = api.post(f"/api/v1/tasks/{task.pk}/cancel")
     assert response.status_code == 409
@@ -129,7 +143,7 @@ def test_completed_task_cannot_be_cancelled(api, tenant):
 
 
 def test_delete_removes_the_task_and_emits_deleted(api, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     assert api.delete(f"/api/v1/tasks/{task.pk}").status_code == 204
     assert api.get(f"/api/v1/tasks/{task.pk}").status_code == 404
     types = set(Event.objects.filter(tenant=tenant).values_list("type", flat=True))
@@ -137,12 +151,12 @@ def test_delete_removes_the_task_and_emits_deleted(api, tenant):
 
 
 def test_dependency_failure_cancels_the_dependent(api, tenant):
-    first = services.create_task(tenant, "TestEcho", {"value": 1})
+    first = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     response = create(api, depends_on=[str(first.pk)])
     assert response.status_code == 201
     dependent = Task.objects.get(pk=response.json()["id"])
     assert dependent.blocked and response.json()["depends_on"] == [str(first.pk)]
-    services.cancel_task(first)
+    services.cancel_task(task=first)
     dependent.refresh_from_db()
     assert dependent.status == Task.Status.CANCELLED
     assert str(first.pk) in dependent.error
@@ -171,12 +185,12 @@ def test_batch_is_all_or_nothing(api, tenant):
 
 def test_batch_finishes_once_when_its_last_task_ends(api, tenant):
     specs = [{"type": "TestEcho", "payload": {"value": i}} for i in range(2)]
-    batch, tasks = services.create_batch(tenant, specs)
-    services.cancel_task(tasks[0])
+    batch, tasks = services.create_batch(tenant=tenant, specs=specs)
+    services.cancel_task(task=tasks[0])
     assert not Event.objects.filter(type="batch.finished").exists()
-    services.cancel_task(tasks[1])
-    services.retry_task(tasks[1])
-    services.cancel_task(tasks[1])
+    services.cancel_task(task=tasks[1])
+    services.retry_task(task=tasks[1])
+    services.cancel_task(task=tasks[1])
     finished = Event.objects.filter(tenant=tenant, type="batch.finished")
     assert finished.count() == 1
     assert finished.get().data["by_status"]["cancelled"] == 2
@@ -236,8 +250,8 @@ def test_stats_are_exact_on_a_known_data_set(api, tenant, other_tenant):
 
 
 def test_every_task_endpoint_isolates_tenants(api, other_api, tenant, other_tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1})
-    batch, _ = services.create_batch(tenant, [{"type": "TestEcho", "payload": {"value": 2}}])
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
+    batch, _ = services.create_batch(tenant=tenant, specs=[{"type": "TestEcho", "payload": {"value": 2}}])
     for method, path in [
         ("get", f"/api/v1/tasks/{task.pk}"),
         ("post", f"/api/v1/tasks/{task.pk}/cancel"),
@@ -257,7 +271,7 @@ def test_every_task_endpoint_isolates_tenants(api, other_api, tenant, other_tena
 
 
 def test_scopes(tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     reader = client_for(tenant, ["read"])
     assert reader.get("/api/v1/tasks").status_code == 200
     assert create(reader).status_code == 403

@@ -28,7 +28,9 @@ def test_run_batch_runs_once_per_claimed_batch_with_one_outcome_per_task(task_br
     payloads[5]["fail"] = "transient"
     with transaction.atomic():
         tasks = [
-            services.create_task(tenant, "TestBatch", payload, max_retries=0, priority=9 - i)
+            services.create_task(
+                tenant=tenant, type_name="TestBatch", payload=payload, max_retries=0, priority=9 - i
+            )
             for i, payload in enumerate(payloads)
         ]
     with running_worker(task_broker, threads=1):
@@ -57,14 +59,16 @@ def test_run_batch_runs_once_per_claimed_batch_with_one_outcome_per_task(task_br
 
 def test_cancel_and_timeout_stop_one_task_of_a_running_batch(task_broker, tenant):
     with transaction.atomic():
-        cancelled = services.create_task(tenant, "TestBatch", {"value": 1, "sleep": 60})
+        cancelled = services.create_task(
+            tenant=tenant, type_name="TestBatch", payload={"value": 1, "sleep": 60}
+        )
         timed_out = services.create_task(
             tenant, "TestBatch", {"value": 2, "sleep": 60}, timeout_seconds=1, max_retries=0
         )
-        quick = services.create_task(tenant, "TestBatch", {"value": 3, "sleep": 0.5})
+        quick = services.create_task(tenant=tenant, type_name="TestBatch", payload={"value": 3, "sleep": 0.5})
     with running_worker(task_broker, threads=1):
         wait_for(lambda: set(statuses([cancelled]).values()) == {Status.PROCESSING}, timeout=30)
-        services.cancel_task(cancelled)
+        services.cancel_task(task=cancelled)
         wait_for(lambda: Task.objects.get(pk=timed_out.pk).status == Status.FAILED, timeout=30)
     quick.refresh_from_db()
     assert quick.status == Status.COMPLETED and quick.result == {"value": 3, "batch": 3}
@@ -78,10 +82,12 @@ def test_cancel_and_timeout_stop_one_task_of_a_running_batch(task_broker, tenant
 @pytest.mark.parametrize("task_broker", ["rabbitmq"], indirect=True)  # the claim is broker-blind
 def test_1000_tasks_across_5_tenants_keep_caps_priority_and_fifo_under_batch_claims(task_broker):
     # TestCapped: claims of up to 4, at most 6 running, 2 per tenant.
-    tenants = [create_tenant(f"Tenant {i}")[0] for i in range(5)]
+    tenants = [create_tenant(name=f"Tenant {i}")[0] for i in range(5)]
     with transaction.atomic():
         for i in range(1000):
-            services.create_task(tenants[i % 5], "TestCapped", {}, priority=(i * 7) % 3 + 4)
+            services.create_task(
+                tenant=tenants[i % 5], type_name="TestCapped", payload={}, priority=(i * 7) % 3 + 4
+            )
     with running_worker(task_broker, threads=8):
         wait_for(
             lambda: Task.objects.filter(type="TestCapped", status=Status.COMPLETED).count() == 1000,

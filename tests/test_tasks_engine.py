@@ -30,7 +30,7 @@ def all_in(tasks, *statuses) -> bool:
 
 
 def test_task_runs_to_completion(task_broker, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 7})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 7})
     with running_worker(task_broker):
         wait_for(lambda: status_of(task) == Status.COMPLETED)
     task.refresh_from_db()
@@ -43,7 +43,10 @@ def test_task_runs_to_completion(task_broker, tenant):
 
 def test_priority_then_age_with_one_worker_slot(task_broker, tenant):
     priorities = [1, 5, 9, 5, 0, 9, 3]
-    tasks = [services.create_task(tenant, "TestEcho", {"value": p}, priority=p) for p in priorities]
+    tasks = [
+        services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": p}, priority=p)
+        for p in priorities
+    ]
     with running_worker(task_broker, threads=1):
         wait_for(lambda: all_in(tasks, Status.COMPLETED))
     ran = list(Task.objects.order_by("started_at").values_list("pk", flat=True))
@@ -53,10 +56,10 @@ def test_priority_then_age_with_one_worker_slot(task_broker, tenant):
 
 def test_type_and_tenant_limits_hold_under_50_queued_tasks(task_broker, tenant, other_tenant):
     # TestLimited: at most 3 running overall, 2 per tenant. Tenant A has most of the work.
-    third, _ = create_tenant("Initech")
+    third, _ = create_tenant(name="Initech")
     limited_probe.reset()
     owners = [tenant] * 30 + [other_tenant] * 10 + [third] * 10
-    tasks = [services.create_task(owner, "TestLimited", {}) for owner in owners]
+    tasks = [services.create_task(tenant=owner, type_name="TestLimited", payload={}) for owner in owners]
     with running_worker(task_broker, threads=8):
         wait_for(lambda: all_in(tasks, Status.COMPLETED), timeout=60)
     assert limited_probe.peak["all"] == 3
@@ -66,7 +69,7 @@ def test_type_and_tenant_limits_hold_under_50_queued_tasks(task_broker, tenant, 
 
 def test_a_batch_run_by_many_threads_finishes_exactly_once(task_broker, tenant):
     specs = [{"type": "TestEcho", "payload": {"value": i, "sleep": 0.05}} for i in range(24)]
-    batch, tasks = services.create_batch(tenant, specs)
+    batch, tasks = services.create_batch(tenant=tenant, specs=specs)
     with running_worker(task_broker, threads=8):
         wait_for(lambda: all_in(tasks, Status.COMPLETED))
         wait_for(lambda: Event.objects.filter(type="batch.finished").exists())
@@ -79,7 +82,9 @@ def test_a_batch_run_by_many_threads_finishes_exactly_once(task_broker, tenant):
 
 def test_transient_failure_retries_after_a_real_backoff(task_broker, tenant, settings):
     settings.TASK_RETRY_BACKOFF_BASE_SECONDS = 3  # first retry waits 1.5-3 s
-    task = services.create_task(tenant, "TestEcho", {"value": 1, "fail": "transient", "fail_times": 1})
+    task = services.create_task(
+        tenant=tenant, type_name="TestEcho", payload={"value": 1, "fail": "transient", "fail_times": 1}
+    )
     with running_worker(task_broker):
         wait_for(lambda: Task.objects.filter(pk=task.pk, retry_count=1).exists())
         scheduled = Task.objects.get(pk=task.pk)
@@ -95,7 +100,9 @@ def test_transient_failure_retries_after_a_real_backoff(task_broker, tenant, set
 
 
 def test_permanent_error_fails_at_once(task_broker, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1, "fail": "permanent"}, max_retries=5)
+    task = services.create_task(
+        tenant=tenant, type_name="TestEcho", payload={"value": 1, "fail": "permanent"}, max_retries=5
+    )
     with running_worker(task_broker):
         wait_for(lambda: status_of(task) == Status.FAILED)
     task.refresh_from_db()
@@ -115,11 +122,11 @@ def _wait_for_running_ffmpeg(task):
 
 
 def test_cancel_kills_a_running_ffmpeg_within_2_seconds(task_broker, tenant):
-    task = services.create_task(tenant, "TestLongFFmpeg", {"seconds": 120})
+    task = services.create_task(tenant=tenant, type_name="TestLongFFmpeg", payload={"seconds": 120})
     with running_worker(task_broker):
         ffmpeg, workdir = _wait_for_running_ffmpeg(task)
         assert workdir.is_dir()
-        services.cancel_task(task)
+        services.cancel_task(task=task)
         wait_for(lambda: not ffmpeg.is_running(), timeout=30, interval=0.02)
         stopped_at = timezone.now()
         wait_for(lambda: not workdir.exists(), timeout=30)
@@ -131,7 +138,9 @@ def test_cancel_kills_a_running_ffmpeg_within_2_seconds(task_broker, tenant):
 
 
 def test_timeout_kills_ffmpeg_and_fails_the_attempt(task_broker, tenant):
-    task = services.create_task(tenant, "TestLongFFmpeg", {"seconds": 120}, timeout_seconds=2, max_retries=0)
+    task = services.create_task(
+        tenant=tenant, type_name="TestLongFFmpeg", payload={"seconds": 120}, timeout_seconds=2, max_retries=0
+    )
     with running_worker(task_broker):
         wait_for(lambda: status_of(task) == Status.FAILED, timeout=10)
         assert _ffmpeg_processes() == []
@@ -139,12 +148,12 @@ def test_timeout_kills_ffmpeg_and_fails_the_attempt(task_broker, tenant):
 
 
 def test_delete_stops_a_running_task(task_broker, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 60})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 60})
     with running_worker(task_broker, threads=1):
         wait_for(lambda: status_of(task) == Status.PROCESSING)
-        services.delete_task(task)
+        services.delete_task(task=task)
         # The only worker thread is free again: the next task runs long before the 60 s sleep ends.
-        follower = services.create_task(tenant, "TestEcho", {"value": 2})
+        follower = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 2})
         wait_for(lambda: status_of(follower) == Status.COMPLETED, timeout=60)
     assert not Task.objects.filter(pk=task.pk).exists()
     deleted = Event.objects.get(type="task.deleted", data__id=str(task.pk)).created_at
@@ -152,19 +161,21 @@ def test_delete_stops_a_running_task(task_broker, tenant):
 
 
 def test_work_that_never_checks_is_interrupted_after_a_grace(task_broker, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1, "busy": 60})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1, "busy": 60})
     with running_worker(task_broker, threads=1):
         wait_for(lambda: status_of(task) == Status.PROCESSING)
-        cancelled = services.cancel_task(task)
-        follower = services.create_task(tenant, "TestEcho", {"value": 2})
+        cancelled = services.cancel_task(task=task)
+        follower = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 2})
         wait_for(lambda: status_of(follower) == Status.COMPLETED, timeout=60)
     # The only worker thread was freed long before the 60 s of busy work would have ended.
     assert (Task.objects.get(pk=follower.pk).started_at - cancelled.completed_at).total_seconds() < 30
 
 
 def test_dependent_runs_only_after_its_dependency_completed(task_broker, tenant):
-    first = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 0.5})
-    second = services.create_task(tenant, "TestEcho", {"value": 2}, depends_on=[first], priority=9)
+    first = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 0.5})
+    second = services.create_task(
+        tenant=tenant, type_name="TestEcho", payload={"value": 2}, depends_on=[first], priority=9
+    )
     with running_worker(task_broker):
         wait_for(lambda: status_of(second) == Status.COMPLETED)
     first.refresh_from_db()
@@ -173,7 +184,9 @@ def test_dependent_runs_only_after_its_dependency_completed(task_broker, tenant)
 
 
 def test_graceful_stop_releases_in_flight_tasks(task_broker, tenant):
-    task = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 60, "sleep_once": True})
+    task = services.create_task(
+        tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 60, "sleep_once": True}
+    )
     with running_worker(task_broker):
         wait_for(lambda: status_of(task) == Status.PROCESSING)
     task.refresh_from_db()
@@ -188,7 +201,9 @@ def test_graceful_stop_releases_in_flight_tasks(task_broker, tenant):
 
 
 def test_sigterm_to_a_worker_command_releases_its_running_task(task_broker, tenant, tmp_path):
-    task = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 60, "sleep_once": True})
+    task = services.create_task(
+        tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 60, "sleep_once": True}
+    )
     with worker_subprocess(broker_kind(task_broker), "test_echo", tmp_path / "worker.log") as proc:
         wait_for(lambda: status_of(task) == Status.PROCESSING, timeout=30)
         # To the main process only, as a supervisor does; it forwards one SIGTERM to its workers
@@ -206,7 +221,9 @@ def test_broker_down_while_creating_then_everything_runs(task_broker, tenant, se
     kind = broker_kind(task_broker)
     closed_port = {"rabbitmq": "amqp://guest:guest@127.0.0.1:1/", "redis": "redis://127.0.0.1:1/0"}[kind]
     with bound_broker(kind, url=closed_port):
-        tasks = [services.create_task(tenant, "TestEcho", {"value": i}) for i in range(5)]
+        tasks = [
+            services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": i}) for i in range(5)
+        ]
     assert all_in(tasks, Status.PENDING)
     settings.TASK_RERING_AFTER_SECONDS = 0
     with running_worker(task_broker):
@@ -216,7 +233,9 @@ def test_broker_down_while_creating_then_everything_runs(task_broker, tenant, se
 
 def test_a_killed_worker_is_noticed_within_15_s_and_its_task_rerun_at_once(task_broker, tenant, tmp_path):
     # Default lease, heartbeat and reaper interval; the scheduler runs its jobs as in production.
-    task = services.create_task(tenant, "TestEcho", {"value": 1, "sleep": 60, "sleep_once": True})
+    task = services.create_task(
+        tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 60, "sleep_once": True}
+    )
     stop = threading.Event()
     scheduler_thread = threading.Thread(target=scheduler.run_forever, args=(stop,))
     try:
@@ -245,7 +264,7 @@ def test_a_killed_worker_is_noticed_within_15_s_and_its_task_rerun_at_once(task_
 
 def test_a_task_whose_worker_dies_3_times_in_a_row_fails_as_poison(tenant, settings):
     settings.TASK_HEARTBEAT_TIMEOUT_SECONDS = 10
-    task = services.create_task(tenant, "TestEcho", {"value": 1})
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
     long_ago = timezone.now() - timezone.timedelta(seconds=11)
     for lost in range(1, 4):
         assert engine.claim_batch("TestEcho")[0].pk == task.pk

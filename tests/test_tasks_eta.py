@@ -18,7 +18,7 @@ LIMITED = "TestLimited"  # max_per_tenant 2, max_concurrency 3 (tests/tasktypes.
 
 
 def make(tenant, priority=5, status=None, **fields) -> Task:
-    task = services.create_task(tenant, LIMITED, {}, priority=priority)
+    task = services.create_task(tenant=tenant, type_name=LIMITED, payload={}, priority=priority)
     if status or fields:
         Task.objects.filter(pk=task.pk).update(**({"status": status} if status else {}), **fields)
         task.refresh_from_db()
@@ -83,10 +83,10 @@ def test_lists_carry_estimates_only_on_request(tenant):
 def test_eta_at_mid_transcode_is_within_half(live_server, tenant, worker, tmp_path):
     """A steady clip: the ETA read at mid-encode is within ±50 % of the time it really took, both
     measured from the database's own timestamps."""
-    key = issue_api_key(tenant, "eta", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="eta", scopes=["admin"]).key
     clip = make_clip(tmp_path / "steady.mp4", size="640x360", seconds=20, fps=25)
     media_id = upload(live_server.url, key, clip)["id"]
-    task = Task.objects.get(media_id=media_id)
+    task = Task.objects.get(media_id=media_id, type="VideoTranscoding")
     api = client_for(tenant)
 
     def mid_run():

@@ -20,7 +20,7 @@ Status = Task.Status
 def test_a_long_wait_lives_in_postgresql_until_the_sweeper_promotes_it(task_broker, tenant, settings):
     settings.TASK_BROKER_DELAY_MAX_SECONDS = 0  # every wait is "long": no delayed broker message
     due = timezone.now() + timedelta(seconds=1)
-    task = services.create_task(tenant, "TestEcho", {"value": 1}, scheduled_at=due)
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1}, scheduled_at=due)
     assert task.status == Status.SCHEDULED
     with running_worker(task_broker):
         assert maintenance.sweep() == 0  # not due yet: stays scheduled
@@ -77,8 +77,8 @@ def test_worker_groups_serve_every_queue_with_two_commands_sized_by_kind(setting
 
 @pytest.mark.django_db
 def test_metrics_expose_open_task_gauges(client, tenant):
-    services.create_task(tenant, "TestEcho", {"value": 1})
-    services.create_task(tenant, "TestEcho", {"value": 2})
+    services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
+    services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 2})
     text = client.get("/metrics").content.decode()
     assert 'mediahub_tasks_open{status="pending",type="TestEcho"} 2.0' in text
     assert 'mediahub_tasks_open{status="processing",type="TestLimited"} 0.0' in text

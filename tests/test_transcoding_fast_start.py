@@ -53,12 +53,12 @@ def event_times(media_id) -> dict[str, object]:
 def test_standard_h264_is_playable_by_copy_before_the_ladder_then_complete(
     live_server, tenant, worker, ladder_gate, tmp_path
 ):
-    key = issue_api_key(tenant, "fast", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="fast", scopes=["admin"]).key
     source = make_clip(tmp_path / "standard.mp4", size="1280x720", seconds=6, fps=25, extra=("-g", "50"))
     created = upload(live_server.url, key, source)
 
     body = wait_for(lambda: (b := media_body(live_server, key, created["id"]))["hls"] and b, timeout=120)
-    task = Task.objects.get(media_id=created["id"])
+    task = Task.objects.get(media_id=created["id"], type="VideoTranscoding")
     assert task.status == "processing"  # the ladder is held at the gate
     assert body["status"] == "processing"
     assert body["hls"]["complete"] is False
@@ -107,13 +107,13 @@ def test_standard_h264_is_playable_by_copy_before_the_ladder_then_complete(
 def test_non_standard_input_gets_its_lowest_rung_first(
     live_server, tenant, worker, tmp_path, name, extra, reason
 ):
-    key = issue_api_key(tenant, "fast", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="fast", scopes=["admin"]).key
     source = make_clip(tmp_path / name, size="854x480", seconds=3, fps=10, extra=extra)
     created = upload(live_server.url, key, source)
     media = wait_until_settled(created["id"])
     assert media.status == "ready", media.error
 
-    first = Task.objects.get(media=media).result["first_playable"]
+    first = Task.objects.get(media=media, type="VideoTranscoding").result["first_playable"]
     assert first["method"] == "fast_rung" and first["rendition"] == "360p"
     assert reason in first["reason"]
     playable = Event.objects.get(type="media.playable", data__id=str(media.id))
@@ -122,24 +122,24 @@ def test_non_standard_input_gets_its_lowest_rung_first(
     assert times["media.playable"] < times["media.ready"]
     # The rung made first is part of the ladder, encoded once; the rest share one decode.
     assert [r["name"] for r in media.hls["renditions"]] == ["480p", "360p"]
-    assert Task.objects.get(media=media).result["encoded"] == ["480p"]
+    assert Task.objects.get(media=media, type="VideoTranscoding").result["encoded"] == ["480p"]
 
 
 def test_fast_start_off_publishes_only_the_whole_ladder(live_server, tenant, worker, tmp_path):
     tenant.settings = {**tenant.settings, "fast_start": False}
     tenant.save()
-    key = issue_api_key(tenant, "fast", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="fast", scopes=["admin"]).key
     created = upload(live_server.url, key, make_clip(tmp_path / "clip.mp4", seconds=2))
     media = wait_until_settled(created["id"])
     assert media.status == "ready", media.error
-    assert Task.objects.get(media=media).result["first_playable"] is None
+    assert Task.objects.get(media=media, type="VideoTranscoding").result["first_playable"] is None
     assert not Event.objects.filter(type="media.playable", data__id=str(media.id)).exists()
 
 
 def test_fmp4_segments_play_and_validate(live_server, tenant, worker, tmp_path):
     tenant.settings = {**tenant.settings, "hls_segment_type": "fmp4"}
     tenant.save()
-    key = issue_api_key(tenant, "fmp4", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="fmp4", scopes=["admin"]).key
     source = make_clip(tmp_path / "clip.mp4", size="854x480", seconds=5, fps=10, extra=("-g", "20"))
     created = upload(live_server.url, key, source)
     media = wait_until_settled(created["id"])

@@ -312,7 +312,7 @@ def test_purge_keeps_recent_events_and_those_still_being_sent(api, tenant):
 def test_an_update_keeps_health_recorded_meanwhile_by_workers(api):
     stale = Endpoint.objects.get(pk=create(api).json()["id"])
     Endpoint.objects.filter(pk=stale.pk).update(consecutive_failures=3, failing_since=timezone.now())
-    update_endpoint(stale, {"description": "renamed"})
+    update_endpoint(endpoint=stale, description="renamed")
     fresh = Endpoint.objects.get(pk=stale.pk)
     assert fresh.description == "renamed"
     assert fresh.consecutive_failures == 3 and fresh.failing_since is not None

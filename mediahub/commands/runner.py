@@ -48,7 +48,7 @@ def build_argv(plan: CommandPlan, folder: Path) -> list[str]:
 def limits_for(ctx: TaskContext) -> sandbox.Limits:
     return sandbox.Limits(
         cpu_seconds=ctx.task.timeout_seconds * (os.cpu_count() or 1),
-        file_size_bytes=max(services.upload_limits(ctx.tenant).values()),
+        file_size_bytes=max(services.upload_limits(tenant=ctx.tenant).values()),
         address_space_bytes=settings.COMMAND_ADDRESS_SPACE_BYTES,
         open_files=settings.COMMAND_OPEN_FILES,
     )
@@ -77,9 +77,9 @@ def run_plan(ctx: TaskContext, plan: CommandPlan) -> dict[str, Any]:
         raise PermanentError("The command wrote no output to ${OUTPUT_FILE}.")
     try:
         ingested = services.ingest_file(
-            ctx.tenant,
-            output,
-            services.MediaFields(
+            tenant=ctx.tenant,
+            path=output,
+            fields=services.MediaFields(
                 filename=plan.files.output_name, auto_transcode=bool(ctx.payload.get("auto_transcode", False))
             ),
             sha256=file_sha256(output),

@@ -30,6 +30,7 @@ EVENT_TYPES = (
     "media.ready",
     "media.failed",
     "media.deleted",
+    "media.updated",
     "task.created",
     "task.started",
     "task.completed",
@@ -39,6 +40,8 @@ EVENT_TYPES = (
     "task.deleted",
     "batch.created",
     "batch.finished",
+    "embedding.completed",
+    "embedding.failed",
     "webhook.test",
 )
 

@@ -15,6 +15,8 @@ from mediahub.images.ops import Op, is_quarter_turn
 
 # Every transform URL is a new pipeline: libvips' operation cache would only hold memory.
 pyvips.cache_set_max(0)
+# Tenant files are hostile: only the loaders libvips deems safe for untrusted input may run.
+pyvips.block_untrusted_set(True)
 
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}

@@ -19,10 +19,11 @@ class MediaAdmin(admin.ModelAdmin):
         "size",
         "dimensions",
         "duration",
+        "embedding_status",
         "created_at",
     ]
     list_filter = ["status", "type", "tenant"]
-    list_select_related = ["tenant"]
+    list_select_related = ["tenant", "embedding"]
     search_fields = ["id", "title", "filename", "sha256"]
     ordering = ["-created_at"]
     readonly_fields = [
@@ -58,12 +59,12 @@ class MediaAdmin(admin.ModelAdmin):
         return actions
 
     def delete_model(self, request: HttpRequest, media: Media) -> None:
-        services.delete_media(media)
+        services.delete_media(media=media)
 
     @admin.action(description="Delete selected media and their stored files")
     def delete_with_storage(self, request: HttpRequest, queryset: QuerySet) -> None:
         for media in queryset:
-            services.delete_media(media)
+            services.delete_media(media=media)
         self.message_user(request, f"Deleted {len(queryset)} media.")
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
@@ -81,6 +82,12 @@ class MediaAdmin(admin.ModelAdmin):
     @admin.display(description="media", ordering="title")
     def display_name(self, media: Media) -> str:
         return str(media)
+
+    @admin.display(description="embedding", ordering="embedding__status")
+    def embedding_status(self, media: Media) -> str:
+        # The row mediahub.search keeps for the media (a reverse relation: no import).
+        state = getattr(media, "embedding", None)
+        return state.status if state is not None else "none"
 
     @admin.display(description="size", ordering="size_bytes")
     def size(self, media: Media) -> str:

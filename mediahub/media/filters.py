@@ -10,6 +10,8 @@ class MediaFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_text", help_text="Title or filename contains.")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    # Lets a client (the CLI's resumed upload) find a file it may have sent without sending it again.
+    sha256 = django_filters.CharFilter(field_name="sha256", help_text="The file's sha256 (hex), exactly.")
 
     class Meta:
         model = Media

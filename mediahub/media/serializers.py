@@ -26,11 +26,18 @@ class HlsSerializer(serializers.Serializer):
     renditions = RenditionSerializer(many=True)
 
 
+class EmbeddingStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["none", "pending", "current", "stale", "failed"])
+    model = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
 class MediaSerializer(serializers.ModelSerializer):
     """The media object of API.md; links are absolute (from the request, else ``PUBLIC_URL``)."""
 
     hls = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    embedding = serializers.SerializerMethodField()
     derived_from = serializers.UUIDField(
         source="derived_from_id", read_only=True, allow_null=True, help_text="The media it was made from."
     )
@@ -54,6 +61,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "embedding",
             "placeholder",
             "derived_from",
             "error",
@@ -91,6 +99,20 @@ class MediaSerializer(serializers.ModelSerializer):
             ttl=settings.PLAYBACK_URL_TTL_SECONDS,
             content_type="image/jpeg",
         )
+
+    @extend_schema_field(EmbeddingStateSerializer)
+    def get_embedding(self, media: Media) -> dict[str, Any]:
+        # ``media.embedding`` is the row mediahub.search keeps (a reverse relation: no import).
+        state = getattr(media, "embedding", None)
+        if state is None:
+            return {"status": "none", "model": None, "updated_at": None}
+        value = {"status": state.status, "model": state.model or None, "updated_at": state.embedded_at}
+        return EmbeddingStateSerializer(value).data
+
+
+def event_data(media: Media) -> dict[str, Any]:
+    """The ``data`` of ``media.*`` events: the API representation (links built on ``PUBLIC_URL``)."""
+    return MediaSerializer(media).data
 
 
 class DuplicateMediaSerializer(MediaSerializer):

@@ -9,20 +9,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mediahub.errors import ApplicationError, Conflict, Invalid
+from mediahub.errors import ApplicationError, Conflict, Invalid, NotFound
 from mediahub.events.outbox import emit
 from mediahub.images.originals import poster_placeholder, prepare_original
 from mediahub.media import storage
 from mediahub.media.inspection import MediaTooLarge, inspect_file
 from mediahub.media.models import DirectUpload, Media
-from mediahub.media.serializers import MediaSerializer
+from mediahub.media.serializers import event_data
 from mediahub.media.uploads import file_sha256, safe_filename
 from tasks.models import Task
 from tasks.services import cancel_task, create_task
@@ -51,37 +51,43 @@ class MediaFields:
     auto_transcode: bool | None = None
 
 
-def representation(media: Media) -> dict[str, Any]:
-    """The API representation used as event data (links built on ``PUBLIC_URL``)."""
-    return MediaSerializer(media).data
+class MediaChanges(TypedDict, total=False):
+    """What ``PATCH /media/{id}`` may change."""
+
+    title: str
+    description: str
+    metadata: dict[str, Any]
 
 
-def upload_limits(tenant: Tenant) -> dict[str, int]:
+def upload_limits(*, tenant: Tenant) -> dict[str, int]:
     return tenant.effective_settings["limits"]["max_upload_bytes"]
 
 
 def ingest_file(
+    *,
     tenant: Tenant,
     path: Path,
     fields: MediaFields,
-    *,
     sha256: str,
     size_bytes: int,
     stored_as: DirectUpload | None = None,
     derived_from: Media | None = None,
+    importing: Media | None = None,
 ) -> Ingested:
     """Turn the file at ``path`` into a media of ``tenant``: detect and probe it, store it, create
     the row, start transcoding, emit ``media.created``. A file the tenant already has answers with
     the existing media. ``stored_as`` is a direct upload whose object already is in storage;
-    ``derived_from`` the media an ffmpeg command made this one from.
+    ``derived_from`` the media an ffmpeg command made this one from; ``importing`` the media in
+    ``importing`` that a URL import fills (it is removed if the tenant already has the file).
     """
     existing = Media.objects.for_tenant(tenant).filter(sha256=sha256).first()
     if existing is not None:
         _discard(stored_as)
+        _drop_placeholder(importing)
         return Ingested(existing, duplicate=True)
     try:
         inspection = inspect_file(path, tenant.effective_settings["limits"], fields.filename)
-        limit = upload_limits(tenant)[inspection.type]
+        limit = upload_limits(tenant=tenant)[inspection.type]
         if size_bytes > limit:
             raise MediaTooLarge(
                 "file_too_large",
@@ -99,7 +105,7 @@ def ingest_file(
         if rewritten:
             size_bytes, inspection.width, inspection.height = path.stat().st_size, image.width, image.height
 
-    media_id = stored_as.media_id if stored_as else uuid.uuid4()
+    media_id = stored_as.media_id if stored_as else (importing.id if importing else uuid.uuid4())
     filename = safe_filename(fields.filename)
     key = stored_as.key if stored_as else storage.original_key(tenant.id, media_id, filename)
     if stored_as is None or rewritten:
@@ -130,15 +136,25 @@ def ingest_file(
         derived_from=derived_from,
         placeholder=placeholder,
     )
+    if importing is not None:
+        media.created_at = importing.created_at
     try:
         with transaction.atomic():
-            media.save(force_insert=True)
+            if importing is not None and not _lock_placeholder(importing):
+                storage.get_store().delete(key)
+                raise NotFound("The media was deleted while it was being imported.")
+            media.save(force_insert=importing is None, force_update=importing is not None)
             if stored_as is not None:
                 stored_as.completed_at = timezone.now()
                 stored_as.save(update_fields=["completed_at"])
             if transcode:
-                create_task(tenant, TRANSCODING_TASK, {"media_id": str(media.id)}, media=media)
-            emit(tenant, "media.created", representation(media))
+                create_task(
+                    tenant=tenant,
+                    type_name=TRANSCODING_TASK,
+                    payload={"media_id": str(media.id)},
+                    media=media,
+                )
+            emit(tenant, "media.created", event_data(media))
     except IntegrityError:
         # A concurrent upload of the same content won the race; its media is the answer.
         existing = Media.objects.for_tenant(tenant).filter(sha256=sha256).first()
@@ -147,8 +163,20 @@ def ingest_file(
         if stored_as is None:
             storage.get_store().delete(key)
         _discard(stored_as)
+        _drop_placeholder(importing)
         return Ingested(existing, duplicate=True)
     return Ingested(media, duplicate=False)
+
+
+def _lock_placeholder(media: Media) -> bool:
+    """Lock an import's media row; False if it was deleted meanwhile."""
+    return Media.objects.select_for_update().filter(pk=media.pk, status=Media.Status.IMPORTING).exists()
+
+
+def _drop_placeholder(media: Media | None) -> None:
+    """An import of a file the tenant already has: its media (never announced) is removed."""
+    if media is not None:
+        Media.objects.filter(pk=media.pk, status=Media.Status.IMPORTING).delete()
 
 
 def _initial_status(media_type: str, transcode: bool) -> str:
@@ -166,21 +194,27 @@ def _discard(upload: DirectUpload | None) -> None:
         upload.delete()
 
 
-def update_media(media: Media, changes: dict[str, Any]) -> Media:
-    for field, value in changes.items():
-        setattr(media, field, value)
-    media.save(update_fields=[*changes, "updated_at"])
+def update_media(*, media: Media, **changes: Unpack[MediaChanges]) -> Media:
+    """Apply a PATCH; if anything changed, emit ``media.updated`` (search embeds the media again)."""
+    changed = {field: value for field, value in changes.items() if getattr(media, field) != value}
+    if not changed:
+        return media
+    with transaction.atomic():
+        for field, value in changed.items():
+            setattr(media, field, value)
+        media.save(update_fields=[*changed, "updated_at"])
+        emit(media.tenant, "media.updated", event_data(media))
     return media
 
 
-def delete_media(media: Media) -> None:
+def delete_media(*, media: Media) -> None:
     """Cancel the media's open tasks, delete it (``media.deleted``) and, once committed, every
     object stored under its prefix."""
     prefix = storage.media_prefix(media.tenant_id, media.id)
     with transaction.atomic():
         for task in Task.objects.filter(media=media, status__in=Task.OPEN).select_for_update():
-            cancel_task(task, reason="The media was deleted.")
-        data = representation(media)
+            cancel_task(task=task, reason="The media was deleted.")
+        data = event_data(media)
         media.delete()
         emit(media.tenant, "media.deleted", data)
         transaction.on_commit(lambda: storage.get_store().delete_prefix(prefix))
@@ -189,13 +223,13 @@ def delete_media(media: Media) -> None:
 # --- state changes made by the transcoding task (inside the task engine's transactions) ---
 
 
-def mark_processing(media: Media) -> None:
+def mark_processing(*, media: Media) -> None:
     Media.objects.filter(pk=media.pk).update(
         status=Media.Status.PROCESSING, error="", updated_at=timezone.now()
     )
 
 
-def mark_playable(media: Media, hls: dict[str, Any]) -> None:
+def mark_playable(*, media: Media, hls: dict[str, Any]) -> None:
     """A first rendition plays while the rest of the ladder is encoded (``hls.complete`` false):
     publish it and emit ``media.playable`` (once: a rerun that finds it playable stays quiet)."""
     with transaction.atomic():
@@ -206,23 +240,23 @@ def mark_playable(media: Media, hls: dict[str, Any]) -> None:
         current.hls = hls
         current.save(update_fields=["hls", "updated_at"])
         if not was_playable:
-            emit(current.tenant, "media.playable", representation(current))
+            emit(current.tenant, "media.playable", event_data(current))
 
 
-def mark_ready(media: Media, hls: dict[str, Any], poster_key: str) -> None:
+def mark_ready(*, media: Media, hls: dict[str, Any], poster_key: str) -> None:
     media.status, media.hls, media.poster_key, media.error = Media.Status.READY, hls, poster_key, ""
     media.placeholder = poster_placeholder(storage.get_store(), poster_key) if poster_key else ""
     media.save(update_fields=["status", "hls", "poster_key", "placeholder", "error", "updated_at"])
-    emit(media.tenant, "media.ready", representation(media))
+    emit(media.tenant, "media.ready", event_data(media))
 
 
-def mark_failed(media: Media, reason: str) -> None:
+def mark_failed(*, media: Media, reason: str) -> None:
     media.status, media.hls, media.error = Media.Status.FAILED, None, reason
     media.save(update_fields=["status", "hls", "error", "updated_at"])
-    emit(media.tenant, "media.failed", representation(media))
+    emit(media.tenant, "media.failed", event_data(media))
 
 
-def mark_transcoding_cancelled(media: Media) -> None:
+def mark_transcoding_cancelled(*, media: Media) -> None:
     """The original is intact; the media is back to ``uploaded`` and can be transcoded again."""
     media.status, media.hls, media.error = Media.Status.UPLOADED, None, "Transcoding was cancelled."
     media.save(update_fields=["status", "hls", "error", "updated_at"])
@@ -238,10 +272,12 @@ class DirectUploadTicket:
     parts: list[storage.PartUrl]
 
 
-def start_direct_upload(tenant: Tenant, data: dict[str, Any], base_url: str) -> DirectUploadTicket:
+def start_direct_upload(
+    *, tenant: Tenant, fields: MediaFields, size_bytes: int, content_type: str, base_url: str
+) -> DirectUploadTicket:
     """Reserve a media id and key and hand out presigned URLs for the client to PUT the bytes."""
-    largest = max(upload_limits(tenant).values())
-    if data["size_bytes"] > largest:
+    largest = max(upload_limits(tenant=tenant).values())
+    if size_bytes > largest:
         raise MediaTooLarge(
             "file_too_large",
             f"The file exceeds the upload limit of {largest} bytes.",
@@ -251,13 +287,13 @@ def start_direct_upload(tenant: Tenant, data: dict[str, Any], base_url: str) -> 
     ttl = settings.DIRECT_UPLOAD_TTL_SECONDS
     upload = DirectUpload(
         tenant=tenant,
-        filename=safe_filename(data["filename"]),
-        content_type=data["content_type"],
-        size_bytes=data["size_bytes"],
-        title=data["title"],
-        description=data["description"],
-        metadata=data["metadata"],
-        auto_transcode=data["auto_transcode"],
+        filename=safe_filename(fields.filename),
+        content_type=content_type,
+        size_bytes=size_bytes,
+        title=fields.title,
+        description=fields.description,
+        metadata=fields.metadata or {},
+        auto_transcode=fields.auto_transcode,
         expires_at=timezone.now() + timedelta(seconds=ttl),
     )
     upload.key = storage.original_key(tenant.id, upload.media_id, upload.filename)
@@ -280,7 +316,7 @@ def start_direct_upload(tenant: Tenant, data: dict[str, Any], base_url: str) -> 
     return DirectUploadTicket(upload, url, parts)
 
 
-def complete_direct_upload(upload: DirectUpload, parts: list[dict[str, Any]]) -> Ingested:
+def complete_direct_upload(*, upload: DirectUpload, parts: list[dict[str, Any]]) -> Ingested:
     """Check the uploaded object (its size by HEAD), then process it exactly like a form upload."""
     if upload.completed_at is not None:
         raise Conflict("This upload is already complete.", code="upload_completed")
@@ -311,5 +347,10 @@ def complete_direct_upload(upload: DirectUpload, parts: list[dict[str, Any]]) ->
         path = Path(folder) / "original"
         store.download_file(upload.key, path)
         return ingest_file(
-            upload.tenant, path, fields, sha256=file_sha256(path), size_bytes=stored_size, stored_as=upload
+            tenant=upload.tenant,
+            path=path,
+            fields=fields,
+            sha256=file_sha256(path),
+            size_bytes=stored_size,
+            stored_as=upload,
         )

@@ -1,5 +1,6 @@
 import logging
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -48,39 +49,90 @@ def ingested_response(ingested: services.Ingested, request: Request) -> Response
 class StorageErrorsMixin:
     """A storage outage is answered ``503`` with ``Retry-After`` (API.md), not as a server bug."""
 
-    def handle_exception(self, exc: Exception):
-        if not isinstance(exc, BotoCoreError | ClientError):
-            return super().handle_exception(exc)
-        logger.warning("storage unavailable in %s: %s", type(self).__name__, exc)
-        response = super().handle_exception(
-            Unavailable("Storage is unavailable; try again shortly.", details={"down": ["storage"]})
-        )
-        response["Retry-After"] = "5"
-        return response
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, BotoCoreError | ClientError):
+            logger.warning("storage unavailable in %s: %s", type(self).__name__, exc)
+            exc = Unavailable(
+                "Storage is unavailable; try again shortly.", details={"down": ["storage"]}, retry_after=5
+            )
+        return super().handle_exception(exc)  # type: ignore[misc]
 
 
-class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
-    queryset = Media.objects.all()
+class MediaCollectionView(StorageErrorsMixin, mixins.ListModelMixin, TenantScopedAPIView):
+    """The tenant's media: list them, or upload a file as a multipart form."""
+
+    # An upload streams through these to a temporary file, hashed on the way and stopped at the
+    # tenant's size limit; only the multipart parser reads the body.
+    queryset = Media.objects.select_related("embedding")  # the row mediahub.search keeps
     serializer_class = MediaSerializer
     filterset_class = MediaFilter
     list_key = "media"
-    lookup_value_regex = UUID_PATTERN
+    parser_classes = [MultiPartParser]
+    upload_handler_classes = [HashingUploadHandler]
 
     def initial(self, request: Request, *args, **kwargs) -> None:
-        if self.action == "create":
-            # Set before anything reads the body (idempotency fingerprints it): the file streams
-            # to disk, hashed, and stops at the tenant's limit. The tenant is known by then.
-            request._request.upload_handlers = [
-                HashingUploadHandler(lambda: services.upload_limits(request.user))
-            ]
+        # Set before anything reads the body (idempotency fingerprints it). The limits are read
+        # lazily: the tenant is known only once authentication has run.
+        request._request.upload_handlers = [
+            handler(lambda: services.upload_limits(tenant=request.user))
+            for handler in self.upload_handler_classes
+        ]
         super().initial(request, *args, **kwargs)
 
-    def get_parsers(self):
-        # Called before ``self.action`` is set when the request is built: read the action map.
-        action = getattr(self, "action", None) or self.action_map.get(self.request.method.lower())
-        if action == "create":
-            return [MultiPartParser()]
-        return super().get_parsers()
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+    @extend_schema(
+        request=MediaUploadSerializer, responses={201: MediaSerializer, 200: DuplicateMediaSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = MediaUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload = data["file"]
+        ingested = services.ingest_file(
+            tenant=request.user,
+            path=Path(upload.temporary_file_path()),
+            fields=_media_fields(upload.name, data),
+            sha256=upload.sha256,
+            size_bytes=upload.size,
+        )
+        return ingested_response(ingested, request)
+
+
+def _media_fields(filename: str, data: dict[str, Any]) -> services.MediaFields:
+    return services.MediaFields(
+        filename, data["title"], data["description"], data["metadata"], data["auto_transcode"]
+    )
+
+
+class MediaViewSet(StorageErrorsMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """One media: read, change or delete it."""
+
+    queryset = Media.objects.select_related("embedding")  # the row mediahub.search keeps
+    serializer_class = MediaSerializer
+    lookup_value_regex = UUID_PATTERN
+
+    @extend_schema(request=MediaUpdateSerializer, responses=MediaSerializer)
+    def partial_update(self, request: Request, pk=None) -> Response:
+        serializer = MediaUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.update_media(media=self.get_object(), **serializer.validated_data)
+        # Read again: subscribers of media.updated (search) changed related rows meanwhile.
+        return Response(MediaSerializer(self.get_object(), context={"request": request}).data)
+
+    def destroy(self, request: Request, pk=None) -> Response:
+        services.delete_media(media=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MediaPlaybackViewSet(StorageErrorsMixin, TenantScopedViewSet):
+    """A media's original (download, with the API key) and HLS playlists (with the API key or a
+    playback token, ``?token=``, which reaches only the media it was made for)."""
+
+    queryset = Media.objects.all()
+    lookup_value_regex = UUID_PATTERN
+    authentication_classes = PLAYBACK_AUTHENTICATION
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -88,39 +140,8 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
             queryset = queryset.filter(id=self.request.auth.media_id)
         return queryset
 
-    @extend_schema(
-        request=MediaUploadSerializer, responses={201: MediaSerializer, 200: DuplicateMediaSerializer}
-    )
-    def create(self, request: Request) -> Response:
-        serializer = MediaUploadSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        upload = data["file"]
-        fields = services.MediaFields(
-            upload.name, data["title"], data["description"], data["metadata"], data["auto_transcode"]
-        )
-        ingested = services.ingest_file(
-            request.user,
-            Path(upload.temporary_file_path()),
-            fields,
-            sha256=upload.sha256,
-            size_bytes=upload.size,
-        )
-        return ingested_response(ingested, request)
-
-    @extend_schema(request=MediaUpdateSerializer, responses=MediaSerializer)
-    def partial_update(self, request: Request, pk=None) -> Response:
-        serializer = MediaUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        media = services.update_media(self.get_object(), serializer.validated_data)
-        return Response(MediaSerializer(media, context={"request": request}).data)
-
-    def destroy(self, request: Request, pk=None) -> Response:
-        services.delete_media(self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
     @extend_schema(responses={302: None})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], authentication_classes=[ApiKeyAuthentication])
     def download(self, request: Request, pk=None) -> HttpResponseRedirect:
         media = self.get_object()
         url = storage.get_store().url(
@@ -135,12 +156,7 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @extend_schema(
         parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="hls/master.m3u8",
-        authentication_classes=PLAYBACK_AUTHENTICATION,
-    )
+    @action(detail=True, methods=["get"], url_path="hls/master.m3u8")
     def hls_master(self, request: Request, pk=None) -> HttpResponse:
         media = self._playable_media()
         token = request.auth.token if isinstance(request.auth, PlaybackGrant) else playback.make_token(media)
@@ -149,12 +165,7 @@ class MediaViewSet(StorageErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @extend_schema(
         parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path=r"hls/(?P<rendition>[A-Za-z0-9_-]{1,32})/index.m3u8",
-        authentication_classes=PLAYBACK_AUTHENTICATION,
-    )
+    @action(detail=True, methods=["get"], url_path=r"hls/(?P<rendition>[A-Za-z0-9_-]{1,32})/index.m3u8")
     def hls_variant(self, request: Request, pk=None, rendition: str = "") -> HttpResponse:
         media = self._playable_media()
         found = playback.find_rendition(media, rendition)
@@ -182,8 +193,13 @@ class DirectUploadView(StorageErrorsMixin, ApiView):
     def post(self, request: Request) -> Response:
         serializer = DirectUploadCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         ticket = services.start_direct_upload(
-            request.user, serializer.validated_data, playback.base_url(request)
+            tenant=request.user,
+            fields=_media_fields(data["filename"], data),
+            size_bytes=data["size_bytes"],
+            content_type=data["content_type"],
+            base_url=playback.base_url(request),
         )
         body = {"upload_id": ticket.upload.id, "expires_at": ticket.upload.expires_at}
         if ticket.url:
@@ -205,5 +221,7 @@ class DirectUploadCompleteView(StorageErrorsMixin, TenantScopedAPIView):
     def post(self, request: Request, upload_id=None) -> Response:
         serializer = DirectUploadCompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ingested = services.complete_direct_upload(self.get_object(), serializer.validated_data["parts"])
+        ingested = services.complete_direct_upload(
+            upload=self.get_object(), parts=serializer.validated_data["parts"]
+        )
         return ingested_response(ingested, request)

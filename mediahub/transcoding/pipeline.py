@@ -108,7 +108,7 @@ def _make_playable_early(job: LadderJob, planned: list[Rendition], finished: dic
         early, published, method = [], [finished[lowest.name]], "fast_rung"
     else:
         return None  # the one rendition there is will be the first playable
-    services.mark_playable(job.media, job.publish(published, complete=False, early=[]))
+    services.mark_playable(media=job.media, hls=job.publish(published, complete=False, early=[]))
     job.clock.lap("first_playable")
     return {
         "method": method,

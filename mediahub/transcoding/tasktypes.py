@@ -60,17 +60,19 @@ class VideoTranscoding(MediaTaskType):
         media = named_media(ctx.tenant, ctx.payload["media_id"])
         if media is None:
             raise PermanentError("The media no longer exists.")
-        services.mark_processing(media)
+        services.mark_processing(media=media)
         return transcode(ctx, media)
 
     def on_completed(self, task: Task) -> None:
         if task.media is not None:
-            services.mark_ready(task.media, task.result["hls"], task.result["poster_key"])
+            services.mark_ready(
+                media=task.media, hls=task.result["hls"], poster_key=task.result["poster_key"]
+            )
 
     def on_failed(self, task: Task) -> None:
         if task.media is not None:
-            services.mark_failed(task.media, task.error or "Transcoding failed.")
+            services.mark_failed(media=task.media, reason=task.error or "Transcoding failed.")
 
     def on_cancelled(self, task: Task) -> None:
         if task.media is not None:
-            services.mark_transcoding_cancelled(task.media)
+            services.mark_transcoding_cancelled(media=task.media)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,8 +18,17 @@ from tenants.models import Tenant
 SECRET_OVERLAP = timedelta(hours=24)
 
 
+class EndpointChanges(TypedDict, total=False):
+    """What ``PATCH /webhooks/{id}`` may change."""
+
+    url: str
+    events: list[str]
+    description: str
+    active: bool
+
+
 def create_endpoint(
-    tenant: Tenant, url: str, events: list[str], description: str = ""
+    *, tenant: Tenant, url: str, events: list[str], description: str = ""
 ) -> tuple[Endpoint, str]:
     """The new endpoint and its signing secret (the only time the secret is available in clear)."""
     secret = signing.generate_secret()
@@ -32,19 +42,20 @@ def create_endpoint(
     return endpoint, secret
 
 
-def update_endpoint(endpoint: Endpoint, changes: dict) -> Endpoint:
+def update_endpoint(*, endpoint: Endpoint, **changes: Unpack[EndpointChanges]) -> Endpoint:
     """Apply validated ``changes`` (url, events, description, active)."""
+    fields: dict[str, Any] = dict(changes)
     if changes.get("active"):
         # Switching an endpoint back on starts its health afresh, else the next failure disables it again.
-        changes = {**changes, "disabled_reason": "", "failing_since": None, "consecutive_failures": 0}
-    for field, value in changes.items():
+        fields.update(disabled_reason="", failing_since=None, consecutive_failures=0)
+    for field, value in fields.items():
         setattr(endpoint, field, value)
     # Only these fields: workers update the health fields concurrently.
-    endpoint.save(update_fields=[*changes, "updated_at"])
+    endpoint.save(update_fields=[*fields, "updated_at"])
     return endpoint
 
 
-def rotate_secret(endpoint: Endpoint) -> tuple[Endpoint, str]:
+def rotate_secret(*, endpoint: Endpoint) -> tuple[Endpoint, str]:
     """A new secret; the current one keeps signing alongside it for ``SECRET_OVERLAP``."""
     secret = signing.generate_secret()
     with transaction.atomic():
@@ -63,7 +74,7 @@ def rotate_secret(endpoint: Endpoint) -> tuple[Endpoint, str]:
     return endpoint, secret
 
 
-def send_test_event(endpoint: Endpoint, data: dict) -> Delivery:
+def send_test_event(*, endpoint: Endpoint, data: dict[str, Any]) -> Delivery:
     """A ``webhook.test`` event delivered to this endpoint only, whatever events it subscribes to."""
     _require_active(endpoint)
     with transaction.atomic():
@@ -73,7 +84,7 @@ def send_test_event(endpoint: Endpoint, data: dict) -> Delivery:
     return event.deliveries.get()
 
 
-def redeliver(delivery: Delivery) -> Delivery:
+def redeliver(*, delivery: Delivery) -> Delivery:
     """A fresh delivery of the same event (same ``webhook-id``) with a fresh retry schedule."""
     _require_active(delivery.endpoint)
     with transaction.atomic():

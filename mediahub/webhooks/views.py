@@ -30,7 +30,10 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         endpoint, secret = services.create_endpoint(
-            request.user, data["url"], data["events"], data.get("description", "")
+            tenant=request.user,
+            url=data["url"],
+            events=data["events"],
+            description=data.get("description", ""),
         )
         return idempotency.shown_once(
             Response(_with_secret(endpoint, secret), status=status.HTTP_201_CREATED)
@@ -40,7 +43,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     def partial_update(self, request: Request, pk=None) -> Response:
         serializer = EndpointWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        endpoint = services.update_endpoint(self.get_object(), serializer.validated_data)
+        endpoint = services.update_endpoint(endpoint=self.get_object(), **serializer.validated_data)
         return Response(EndpointSerializer(endpoint).data)
 
     def destroy(self, request: Request, pk=None) -> Response:
@@ -50,14 +53,14 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     @extend_schema(request=None, responses=EndpointWithSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk=None) -> Response:
-        endpoint, secret = services.rotate_secret(self.get_object())
+        endpoint, secret = services.rotate_secret(endpoint=self.get_object())
         return idempotency.shown_once(Response(_with_secret(endpoint, secret)))
 
     @extend_schema(request=None, responses={202: DeliverySerializer})
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk=None) -> Response:
         endpoint = self.get_object()
-        delivery = services.send_test_event(endpoint, EndpointSerializer(endpoint).data)
+        delivery = services.send_test_event(endpoint=endpoint, data=EndpointSerializer(endpoint).data)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -84,5 +87,5 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     @extend_schema(request=None, responses={202: DeliverySerializer})
     @action(detail=True, methods=["post"])
     def redeliver(self, request: Request, endpoint_id=None, pk=None) -> Response:
-        delivery = services.redeliver(self.get_object())
+        delivery = services.redeliver(delivery=self.get_object())
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -14,6 +14,6 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, slug: str | None, **options) -> None:
         if slug and Tenant.objects.filter(slug=slug).exists():
             raise CommandError(f"A tenant with slug {slug!r} already exists.")
-        tenant, issued = create_tenant(name, slug=slug)
+        tenant, issued = create_tenant(name=name, slug=slug)
         self.stdout.write(f"Tenant {tenant.name!r} created: id {tenant.id}, slug {tenant.slug}")
         self.stdout.write(f"Admin API key (shown once): {issued.key}")

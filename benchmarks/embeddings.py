@@ -1,0 +1,397 @@
+"""Embeddings benchmark: pipeline throughput against the bare model, search latency on 300,000 media,
+and search quality of hybrid against vector-only ranking.
+
+    .venv/bin/python benchmarks/embeddings.py [--texts 5000] [--tenant-rows 100000] [--tenants 3]
+        [--skip-throughput] [--skip-latency]
+
+Runs on the same real services as the test suite (a fresh embedded PostgreSQL with pgvector, a private
+RabbitMQ vhost; see ``tests/services.py``). It reports:
+
+- throughput: N media texts embedded end to end (``EmbeddingGeneration`` task created → vector
+  stored) by the default worker setup of the ``embeddings`` queue (``worker_process_argvs()``), in
+  a separate process, beside the bare model embedding the same texts (batches of
+  ``EMBEDDING_BATCH_SIZE``) in this process; the ratio of the two rates;
+- search latency: ``GET /search`` p50/p95 for one tenant with ``--tenant-rows`` embedded media,
+  among ``--tenants`` times as many (random unit vectors and random-word texts, bulk-inserted; the
+  query is embedded by the real model on every request); in-process Django test client (view,
+  model and database time);
+- search quality: top-1 and top-5 accuracy of hybrid and of vector-only ranking on a small labelled
+  set of media and queries (below), embedded by the real model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import tests.services  # noqa: E402, F401 - starts/points at the real services, like the tests
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediahub.settings")
+
+SUBJECTS = [
+    "a golden retriever",
+    "two kids",
+    "an old fisherman",
+    "a red vintage car",
+    "a group of cyclists",
+    "a street musician",
+    "a chef",
+    "a sleepy cat",
+    "a family",
+    "a drone",
+    "a marathon runner",
+    "a lighthouse keeper",
+]
+ACTIONS = [
+    "playing on",
+    "walking along",
+    "filmed above",
+    "resting near",
+    "racing through",
+    "cooking next to",
+    "singing at",
+    "photographed in",
+]
+PLACES = [
+    "a sandy beach at sunset",
+    "the snowy mountains",
+    "a crowded city market",
+    "a quiet forest trail",
+    "the harbour in the morning fog",
+    "a small kitchen",
+    "the old town square",
+    "a football stadium",
+    "a lavender field",
+    "the train station",
+]
+EXTRAS = [
+    "Shot on a handheld camera.",
+    "Raw footage, no color grading.",
+    "For the spring campaign.",
+    "Interview excerpt included.",
+    "Slow motion at 120 fps.",
+    "Archive copy from 2019.",
+    "",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=5000)
+    parser.add_argument("--tenant-rows", type=int, default=100_000)
+    parser.add_argument("--tenants", type=int, default=3)
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-latency", action="store_true")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    quality()
+    if not args.skip_throughput:
+        throughput(args.texts)
+    if not args.skip_latency:
+        latency(args.tenant_rows, args.tenants)
+
+
+def media_texts(n: int, rng: random.Random) -> list[tuple[str, str]]:
+    """(title, description) pairs like a media library's: a scene, a place, a note."""
+    return [
+        (
+            f"{rng.choice(SUBJECTS).capitalize()} {rng.choice(ACTIONS)} {rng.choice(PLACES)}",
+            f"Clip {i}: {rng.choice(SUBJECTS)} {rng.choice(ACTIONS)} {rng.choice(PLACES)}. "
+            + rng.choice(EXTRAS),
+        )
+        for i in range(n)
+    ]
+
+
+# --- throughput ---
+
+
+def throughput(n: int) -> None:
+    from django.conf import settings
+    from django.db import transaction
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from mediahub.media.models import Media
+    from mediahub.search.embedder import get_embedder
+    from mediahub.search.services import request_embedding
+    from mediahub.search.text import build_text
+    from tasks.models import Task
+    from tasks.workers import worker_process_argvs
+    from tenants.services import create_tenant
+
+    tenant, _ = create_tenant("Throughput")
+    rng = random.Random(1)
+    media = Media.objects.bulk_create(
+        Media(
+            tenant=tenant,
+            type="image",
+            status="ready",
+            filename=f"clip_{i}.jpg",
+            title=title,
+            description=text,
+        )
+        for i, (title, text) in enumerate(media_texts(n, rng))
+    )
+    texts = [build_text(item) for item in media]
+
+    embedder = get_embedder()
+    batch = settings.EMBEDDING_BATCH_SIZE
+    embedder.embed(texts[:batch])  # warm-up
+    started = time.perf_counter()
+    for i in range(0, n, batch):
+        embedder.embed(texts[i : i + batch])
+    bare = n / (time.perf_counter() - started)
+    print(f"bare model: {n} texts in batches of {batch}: {bare:.0f} texts/s")
+
+    (argv,) = [a for a in worker_process_argvs() if "embeddings" in a]
+    print(f"worker: {' '.join(argv[1:])}")
+    env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL}
+    worker = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        warm = Media.objects.create(tenant=tenant, type="image", filename="warm.jpg", title="warm-up")
+        wait_done([request_embedding(media=warm)], timeout=180)  # the worker is up and its model loaded
+        with transaction.atomic():
+            tasks = [request_embedding(media=item) for item in media]
+            committed = timezone.now()
+        wait_done(tasks, timeout=1800)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(60)
+    ids = [t.pk for t in tasks]
+    last = Task.objects.filter(pk__in=ids).aggregate(m=Max("completed_at"))["m"]
+    pipeline = n / (last - committed).total_seconds()
+    embedded = Task.objects.filter(pk__in=ids, result__embedded=True).count()
+    print(
+        f"pipeline: {n} tasks (created → vector stored, {embedded} embedded) at {pipeline:.0f} texts/s; "
+        f"ratio to the bare model {pipeline / bare:.2f}"
+    )
+
+
+def wait_done(tasks, timeout: float) -> None:
+    from tasks.models import Task
+
+    ids = [t.pk for t in tasks]
+    deadline = time.monotonic() + timeout
+    while Task.objects.filter(pk__in=ids, status__in=Task.TERMINAL).count() < len(ids):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"tasks not done within {timeout} s")
+        time.sleep(0.2)
+
+
+# --- search latency ---
+
+VOCABULARY_SIZE = 3000
+
+
+def pseudo_words(rng: random.Random, count: int) -> list[str]:
+    syllables = ["ka", "lo", "mi", "ra", "tu", "ne", "so", "vi", "da", "pe", "zu", "bo", "li", "an", "or"]
+    words: set[str] = set()
+    while len(words) < count:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def latency(tenant_rows: int, tenant_count: int) -> None:
+    from django.db import connection
+
+    from mediahub.media.models import Media
+    from mediahub.search.embedder import get_embedder
+    from tenants.services import create_tenant
+    from tests.conftest import client_for
+
+    rng = random.Random(2)
+    words = pseudo_words(rng, VOCABULARY_SIZE)
+    # Zipf-like word frequencies: a few words are in many texts, most in few.
+    weights = [1 / (rank + 1) for rank in range(len(words))]
+    model = get_embedder()
+    tenants = [create_tenant(f"Search {i}")[0] for i in range(tenant_count)]
+    started = time.monotonic()
+    for tenant in tenants:
+        for start in range(0, tenant_rows, 10_000):
+            Media.objects.bulk_create(
+                Media(
+                    tenant=tenant,
+                    type=rng.choice(["video", "image", "audio", "document"]),
+                    status="ready",
+                    filename=f"file_{start + i}.mp4",
+                    title=" ".join(rng.choices(words, weights, k=4)),
+                    description=" ".join(rng.choices(words, weights, k=12)),
+                )
+                for i in range(min(10_000, tenant_rows - start))
+            )
+    print(f"inserted {tenant_rows * tenant_count} media in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        # Random vectors made by PostgreSQL itself (cosine needs no unit length; the column reference
+        # makes the subquery run per row), the index built after.
+        cursor.execute("DROP INDEX IF EXISTS search_embedding_vector_hnsw")
+        cursor.execute(
+            "INSERT INTO search_embedding (media_id, tenant_id, status, model, dimensions, vector, text, "
+            "text_hash, error, embedded_at, updated_at) "
+            "SELECT m.id, m.tenant_id, 'current', %s, 384, "
+            "(SELECT array_agg(random() - 0.5) FROM generate_series(1, 384) WHERE m.id IS NOT NULL)::vector, "
+            "m.title || ' ' || m.description, '-', '', now(), now() FROM media_media m "
+            "WHERE m.tenant_id = ANY(%s)",
+            [model.name, [t.pk for t in tenants]],
+        )
+        print(f"inserted their vectors in {time.monotonic() - started:.0f} s")
+        started = time.monotonic()
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        cursor.execute(
+            "CREATE INDEX search_embedding_vector_hnsw ON search_embedding "
+            "USING hnsw (vector vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+        )
+        cursor.execute("ANALYZE search_embedding")
+        cursor.execute("ANALYZE media_media")
+    print(f"built the HNSW index in {time.monotonic() - started:.0f} s")
+
+    client = client_for(tenants[0])
+    queries = [" ".join(rng.choices(words, weights, k=rng.randint(1, 3))) for _ in range(150)]
+    queries += ["kitten on a couch", "sunset over the harbour", "quarterly report"] * 10
+    samples = []
+    for query in queries:
+        t0 = time.perf_counter()
+        response = client.get("/api/v1/search", {"q": query, "limit": 20})
+        samples.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, response.content
+    samples = samples[20:]  # warm caches and the connection first
+    print(
+        f"GET /search ({tenant_rows} media in the tenant, {tenant_rows * tenant_count} in all, "
+        f"{len(samples)} queries): p50 {percentile(samples, 50):.1f} ms, p95 {percentile(samples, 95):.1f} ms"
+    )
+    baseline = []
+    for _ in queries:
+        t0 = time.perf_counter()
+        assert client.get("/api/v1/tenant").status_code == 200
+        baseline.append((time.perf_counter() - t0) * 1000)
+    baseline = baseline[20:]
+    print(
+        f"  beside GET /tenant in the same run (auth, rate limit, middleware): "
+        f"p50 {percentile(baseline, 50):.1f} ms, p95 {percentile(baseline, 95):.1f} ms"
+    )
+    embedding = []
+    for query in queries[20:]:
+        t0 = time.perf_counter()
+        model.embed([query])
+        embedding.append((time.perf_counter() - t0) * 1000)
+    print(
+        f"  of which embedding the query alone: p50 {percentile(embedding, 50):.1f} ms, "
+        f"p95 {percentile(embedding, 95):.1f} ms"
+    )
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(pct) - 1]
+
+
+# --- search quality ---
+
+# (key, title, description, metadata): a small media library.
+LIBRARY = [
+    ("cat", "Kitten asleep", "A small kitten sleeping on a grey couch", {}),
+    ("dog", "Beach day", "Golden retriever catching a frisbee by the sea", {}),
+    ("tax", "Q3 filing", "Quarterly tax report for the finance team", {"dept": "finance"}),
+    ("sku", "Cabinet hinge", "Spare part SKU-48213, brushed steel", {"sku": "SKU-48213"}),
+    ("sku2", "Drawer rail", "Spare part SKU-48231, soft close", {"sku": "SKU-48231"}),
+    ("sku3", "Door handle", "Spare part SKU-84213, matte black", {"sku": "SKU-84213"}),
+    ("wedding", "Ceremony", "Bride and groom exchanging rings in a chapel", {}),
+    ("concert", "Live show", "Rock band performing on stage with a cheering crowd", {}),
+    ("recipe", "Pasta night", "Cooking fresh tagliatelle with tomato sauce", {}),
+    ("hike", "Summit", "Hikers reaching the top of an alpine peak", {}),
+    ("keynote", "Keynote 2024", "CEO presenting the annual product roadmap", {"event": "Zephyrcon"}),
+    ("training", "Onboarding", "Safety training for new warehouse staff", {}),
+    ("drone", "Aerial", "Drone footage of a coastal city at dawn", {}),
+    ("surgery", "Procedure", "Laparoscopic surgery demonstration for residents", {}),
+    ("garden", "Spring", "Tulips and daffodils blooming in the park", {}),
+    ("football", "Final", "Last-minute goal in the championship match", {}),
+    ("lecture", "Physics 101", "Professor explaining Newton's laws of motion", {}),
+    ("baby", "First steps", "Toddler taking her first steps at home", {}),
+    ("car", "Test drive", "Electric car accelerating on a race track", {}),
+    ("rain", "Storm", "Heavy rain and lightning over the fields", {}),
+    ("invoice", "INV-2023-0917", "Invoice for consulting services, September", {}),
+    ("podcast", "Episode 42", "Interview with a marine biologist about coral reefs", {}),
+]
+# (query, expected key): paraphrases, exact words, codes and names.
+QUERIES = [
+    ("cat napping on a sofa", "cat"),
+    ("dog playing at the beach", "dog"),
+    ("tax statement for the quarter", "tax"),
+    ("SKU-48213", "sku"),
+    ("SKU-84213", "sku3"),
+    ("SKU-48231", "sku2"),
+    ("marriage ceremony", "wedding"),
+    ("music festival crowd", "concert"),
+    ("how to make noodles", "recipe"),
+    ("mountain climbing", "hike"),
+    ("Zephyrcon", "keynote"),
+    ("employee induction", "training"),
+    ("bird's-eye view of the town by the sea", "drone"),
+    ("medical operation video", "surgery"),
+    ("flowers in bloom", "garden"),
+    ("soccer cup decider", "football"),
+    ("classical mechanics class", "lecture"),
+    ("infant learning to walk", "baby"),
+    ("EV on a circuit", "car"),
+    ("thunderstorm", "rain"),
+    ("INV-2023-0917", "invoice"),
+    ("ocean science conversation", "podcast"),
+    ("episode 42", "podcast"),
+    ("roadmap presentation", "keynote"),
+]
+
+
+def quality() -> None:
+    from mediahub.media.models import Media
+    from mediahub.search.search import search_media
+    from mediahub.search.services import embed_media
+    from tenants.services import create_tenant
+
+    tenant, _ = create_tenant("Quality")
+    media = {
+        key: Media.objects.create(
+            tenant=tenant, type="video", filename=f"{key}.mp4", title=title, description=text, metadata=meta
+        )
+        for key, title, text, meta in LIBRARY
+    }
+    embed_media(media=list(media.values()))
+    expected = {key: media[key].pk for key in media}
+    for mode in ("hybrid", "semantic"):
+        top1 = top5 = 0
+        misses = []
+        for query, key in QUERIES:
+            ranked = [
+                hit.media.pk for hit in search_media(tenant=tenant, query=query, mode=mode, limit=5).hits
+            ]
+            top1 += ranked[:1] == [expected[key]]
+            top5 += expected[key] in ranked
+            if ranked[:1] != [expected[key]]:
+                misses.append(query)
+        n = len(QUERIES)
+        label = "hybrid" if mode == "hybrid" else "vector-only"
+        print(
+            f"quality ({n} labelled queries, {len(LIBRARY)} media), {label}: "
+            f"top-1 {top1 / n:.2f}, top-5 {top5 / n:.2f}; not first: {', '.join(misses) or 'none'}"
+        )
+
+
+if __name__ == "__main__":
+    main()

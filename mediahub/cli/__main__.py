@@ -1,0 +1,3 @@
+from mediahub.cli.app import run
+
+run()
