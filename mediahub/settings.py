@@ -275,6 +275,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bodies only (API.md); the upload view (POST /media) takes multipart itself.
     "DEFAULT_PARSER_CLASSES": ["mediahub.api.parsers.JSONParser"],
+    # The test client sends what the API takes: JSON unless a test asks for multipart.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_CLASSES": ["mediahub.api.throttling.TenantRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["mediahub.api.filtering.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "mediahub.api.pagination.LimitOffsetPagination",

@@ -52,3 +52,13 @@ def test_schemathesis_finds_no_failure_and_no_server_error(live_server, tenant, 
     )
     report = result.stdout + result.stderr
     assert result.returncode == 0, report[-30000:]
+
+
+@pytest.mark.django_db
+def test_json_bodies_only_except_the_upload(api):
+    form = api.post("/api/v1/tasks", {"type": "TestEcho"}, format="multipart")
+    assert form.status_code == 415 and form.json()["error"]["code"] == "unsupported_media_type"
+    encoded = api.generic(
+        "POST", "/api/v1/tasks", "type=TestEcho", content_type="application/x-www-form-urlencoded"
+    )
+    assert encoded.status_code == 415

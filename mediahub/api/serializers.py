@@ -29,7 +29,11 @@ class StrictFieldsMixin:
                     for name, value in data.items()
                     if (message := _type_error(self.fields[name], value))
                 }
-                if wrong:
+                if wrong:  # reported with the other fields' errors
+                    try:
+                        super().to_internal_value({k: v for k, v in data.items() if k not in wrong})
+                    except serializers.ValidationError as exc:
+                        raise serializers.ValidationError({**exc.detail, **wrong}) from None
                     raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 
