@@ -19,7 +19,7 @@ SCHEMATHESIS = shutil.which("schemathesis") or str(Path(sys.executable).parent /
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_schemathesis_finds_no_failure_and_no_server_error(live_server, tenant, settings, tmp_path):
-    key = issue_api_key(tenant, "schemathesis", ["admin"]).key
+    key = issue_api_key(tenant=tenant, name="schemathesis", scopes=["admin"]).key
     result = subprocess.run(
         [
             SCHEMATHESIS,
