@@ -6,10 +6,12 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test install lint services bench
 
-$(INSTALLED): pyproject.toml
+# The test environment also gets a third-party plugin package (found through its entry point).
+$(INSTALLED): pyproject.toml tests/plugin_package/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet ./tests/plugin_package
 	./deploy/fetch_assets.sh
 	touch $(INSTALLED)
 
@@ -36,3 +38,6 @@ bench: install
 	$(BIN)/python benchmarks/embeddings.py
 	$(BIN)/python benchmarks/images.py
 	$(BIN)/python benchmarks/cli_upload.py
+	$(BIN)/python benchmarks/commands.py
+	$(BIN)/python benchmarks/slow_clients.py
+	$(BIN)/python benchmarks/plugins.py

@@ -138,7 +138,7 @@ def throughput(n: int) -> None:
     from tasks.workers import worker_process_argvs
     from tenants.services import create_tenant
 
-    tenant, _ = create_tenant("Throughput")
+    tenant, _ = create_tenant(name="Throughput")
     rng = random.Random(1)
     media = Media.objects.bulk_create(
         Media(
@@ -223,7 +223,7 @@ def latency(tenant_rows: int, tenant_count: int) -> None:
     # Zipf-like word frequencies: a few words are in many texts, most in few.
     weights = [1 / (rank + 1) for rank in range(len(words))]
     model = get_embedder()
-    tenants = [create_tenant(f"Search {i}")[0] for i in range(tenant_count)]
+    tenants = [create_tenant(name=f"Search {i}")[0] for i in range(tenant_count)]
     started = time.monotonic()
     for tenant in tenants:
         for start in range(0, tenant_rows, 10_000):
@@ -365,7 +365,7 @@ def quality() -> None:
     from mediahub.search.services import embed_media
     from tenants.services import create_tenant
 
-    tenant, _ = create_tenant("Quality")
+    tenant, _ = create_tenant(name="Quality")
     media = {
         key: Media.objects.create(
             tenant=tenant, type="video", filename=f"{key}.mp4", title=title, description=text, metadata=meta

@@ -96,9 +96,16 @@ def bare_seconds(path: Path, quality: int) -> float:
 
 
 def get(session: requests.Session, url: str) -> tuple[float, requests.Response]:
-    started = time.perf_counter()
-    response = session.get(url, timeout=120)
-    return time.perf_counter() - started, response
+    for attempt in range(3):
+        started = time.perf_counter()
+        try:
+            response = session.get(url, timeout=120)
+        except requests.ConnectionError:  # a kept-alive connection the server closed meanwhile
+            if attempt == 2:
+                raise
+            continue
+        return time.perf_counter() - started, response
+    raise AssertionError("unreachable")
 
 
 def main() -> None:
@@ -169,7 +176,7 @@ def throughput(transform: str, key: str, clients: int, urls: int) -> None:
             local.session.headers["Authorization"] = f"Bearer {key}"
         started = time.perf_counter()
         while True:
-            response = local.session.get(f"{transform}-/resize/{width}x/-/format/webp", timeout=120)
+            _, response = get(local.session, f"{transform}-/resize/{width}x/-/format/webp")
             if response.status_code != 503:
                 assert response.status_code == 200, response.text
                 return time.perf_counter() - started

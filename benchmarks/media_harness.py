@@ -52,15 +52,20 @@ def start_api() -> tuple[subprocess.Popen, str]:
         try:
             if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return proc, base
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy to answer in time
             time.sleep(0.2)
     stop(proc)
     raise RuntimeError("the API did not start")
 
 
 def start_transcode_worker() -> subprocess.Popen:
+    return start_worker("video_transcoding")
+
+
+def start_worker(queue: str) -> subprocess.Popen:
+    """One worker process with one thread on ``queue`` (CPU-bound queues run like this)."""
     argv = [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1"]
-    argv += ["--queues", "video_transcoding"]
+    argv += ["--queues", queue]
     return subprocess.Popen(argv, cwd=ROOT, env=child_env(), start_new_session=True)
 
 

@@ -71,6 +71,10 @@ class Unsupported(ApplicationError, code="unsupported_media_type"):
     """Content of a kind this deployment cannot handle."""
 
 
+class RequestTimeout(ApplicationError, code="request_timeout"):
+    """The client sent its request too slowly (``mediahub.gunicorn_worker``)."""
+
+
 class RateLimited(ApplicationError, code="rate_limited"):
     """Too many requests or tasks for now: worth retrying later."""
 

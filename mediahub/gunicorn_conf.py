@@ -11,6 +11,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY", max(2, os.cpu_count() or 1)))
 # Threads per worker (gthread): a slow upload holds one thread, not a whole worker.
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+# gthread that buffers slow requests without holding a thread and answers its own errors in JSON.
+worker_class = "mediahub.gunicorn_worker.ApiWorker"
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "true").lower() in ("1", "true", "yes") else None

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "mediahub.images",
     "mediahub.webhooks",
     "mediahub.stream",
+    "mediahub.plugins",
 ]
 
 MIDDLEWARE = [
@@ -156,7 +157,7 @@ TASK_WORKDIR_ROOT = env.str("TASK_WORKDIR_ROOT", default="") or None
 TASK_WORKER_PROCESSES = env.int("TASK_WORKER_PROCESSES", default=os.cpu_count() or 1)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=8)
 TASK_CPU_BOUND_QUEUES = env.list(
-    "TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands", "embeddings"]
+    "TASK_CPU_BOUND_QUEUES", default=["video_transcoding", "ffmpeg_commands", "embeddings", "plugins"]
 )
 TASK_CPU_WORKER_PROCESSES = env.int("TASK_CPU_WORKER_PROCESSES", default=os.cpu_count() or 1)
 
@@ -175,6 +176,13 @@ EMBEDDING_DOCUMENT_CHARS = env.int("EMBEDDING_DOCUMENT_CHARS", default=10_000)
 SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=100)
 SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
 SEARCH_MIN_SIMILARITY = env.float("SEARCH_MIN_SIMILARITY", default=0.25)
+
+# --- plugins (mediahub/plugins/) ---
+# Extra whisper models for the transcription plugin: {"name": "/path/to/ctranslate2/model"}; the
+# packaged tiny.en is always there.
+WHISPER_MODELS = env.json("WHISPER_MODELS", default={})
+WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="int8")
+WHISPER_CPU_THREADS = env.int("WHISPER_CPU_THREADS", default=os.cpu_count() or 1)
 
 # --- storage: S3 when S3_BUCKET is set, else local files under DATA_DIR/storage ---
 S3_BUCKET = env.str("S3_BUCKET", default="")
@@ -232,7 +240,8 @@ CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "ET
 # browser uploads); applied to local files and to the S3 bucket's CORS (``manage.py configure_storage``).
 PLAYBACK_CORS_ORIGINS = env.list("PLAYBACK_CORS_ORIGINS", default=["*"])
 # Lifetime of the presigned URLs handed out for direct uploads.
-DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=6 * 3600)
+# Lifetime of direct-upload URLs and of the upload itself (complete before it ends).
+DIRECT_UPLOAD_TTL_SECONDS = env.int("DIRECT_UPLOAD_TTL_SECONDS", default=3600)
 
 # --- FFmpegCommand sandbox (rlimits of each command; CPU seconds follow the task's timeout) ---
 COMMAND_ADDRESS_SPACE_BYTES = env.int("COMMAND_ADDRESS_SPACE_BYTES", default=8 * 1024**3)
@@ -245,8 +254,12 @@ IMPORT_MAX_REDIRECTS = env.int("IMPORT_MAX_REDIRECTS", default=5)
 # --- image transforms (mediahub/images) ---
 # Renders at once per API process, and requests that may wait for one; beyond that the API answers
 # 503 + Retry-After, so a flood of new transform URLs cannot hold every request thread.
+# By default at most half of a process's request threads (GUNICORN_THREADS) render or wait.
 IMAGE_TRANSFORM_CONCURRENCY = env.int("IMAGE_TRANSFORM_CONCURRENCY", default=1)
-IMAGE_TRANSFORM_QUEUE = env.int("IMAGE_TRANSFORM_QUEUE", default=2)
+IMAGE_TRANSFORM_QUEUE = env.int(
+    "IMAGE_TRANSFORM_QUEUE",
+    default=max(0, env.int("GUNICORN_THREADS", default=4) // 2 - IMAGE_TRANSFORM_CONCURRENCY),
+)
 IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS = env.float("IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS", default=5.0)
 # Wall-clock bound of one render (libvips is told to stop) and of one video frame extraction.
 IMAGE_TRANSFORM_TIMEOUT_SECONDS = env.float("IMAGE_TRANSFORM_TIMEOUT_SECONDS", default=20.0)

@@ -6,7 +6,7 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from mediahub.api.serializers import StrictFieldsMixin
+from mediahub.api.serializers import BoundedJSONField, StrictFieldsMixin
 from tasks import registry
 from tasks.models import Task
 
@@ -78,7 +78,7 @@ class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """A ``POST /tasks`` body; the payload itself is checked by ``services.create_task``."""
 
     type = TaskTypeField(max_length=64)
-    payload = serializers.DictField()
+    payload = BoundedJSONField(object_only=True)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     priority = serializers.IntegerField(min_value=0, max_value=10, default=5)
     max_retries = serializers.IntegerField(min_value=0, max_value=20, required=False)
@@ -87,7 +87,7 @@ class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     )
     depends_on = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
-    metadata = serializers.DictField(required=False)
+    metadata = BoundedJSONField(object_only=True, required=False)
 
 
 class BatchSerializer(serializers.Serializer):

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import jsonschema
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -22,6 +21,7 @@ from tasks.models import Batch, Task, TaskAttempt
 from tasks.selectors import batch_summary
 from tasks.serializers import BatchSerializer, TaskSerializer
 from tasks.types import TaskType
+from tasks.validation import schema_errors
 from tenants.models import Tenant
 
 Status = Task.Status
@@ -249,17 +249,7 @@ def _checked_type(type_name: str, payload: dict[str, Any]) -> TaskType:
         raise Invalid({"type": [f"Unknown task type {type_name!r}; available: {available}."]})
     if not isinstance(payload, dict):
         raise Invalid({"payload": ["Must be a JSON object."]})
-    errors: dict[str, list[str]] = {}
-    for error in jsonschema.Draft202012Validator(task_type.payload_schema).iter_errors(payload):
-        if error.validator == "required":
-            missing = [p for p in error.validator_value if p not in error.instance]
-            for field in missing:
-                errors.setdefault(".".join([*map(str, error.path), field]), []).append(
-                    "This field is required."
-                )
-        else:
-            field = ".".join(map(str, error.path)) or "non_field_errors"
-            errors.setdefault(field, []).append(error.message)
+    errors = schema_errors(task_type.payload_schema, payload)
     if errors:
         raise Invalid({"payload": errors})
     return task_type

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from tenants import services
 from tenants.models import SCOPES, ApiKey, Tenant
-from tenants.serializers import TenantSettingsSerializer
+from tenants.serializers import QuotasSerializer, TenantSettingsSerializer
 
 
 def _show_key_once(request: HttpRequest, issued: services.IssuedKey) -> None:
@@ -19,9 +19,12 @@ def _show_key_once(request: HttpRequest, issued: services.IssuedKey) -> None:
 class TenantForm(forms.ModelForm):
     class Meta:
         model = Tenant
-        fields = ["name", "slug", "settings"]
+        fields = ["name", "slug", "settings", "quotas"]
         help_texts = {
-            "settings": 'Only the settings that differ from the defaults, e.g. {"auto_transcode": false}.'
+            "settings": 'Only the settings that differ from the defaults, e.g. {"auto_transcode": false}.',
+            "quotas": "Ceilings of the tenant's limits that differ from the defaults, e.g. "
+            '{"max_upload_bytes": {"video": 21474836480}}. The tenant may lower its limits, never raise '
+            "them above these.",
         }
 
     def clean_settings(self) -> dict:
@@ -29,6 +32,12 @@ class TenantForm(forms.ModelForm):
         if not serializer.is_valid():
             raise forms.ValidationError(str(serializer.errors))
         return self.cleaned_data["settings"] or {}
+
+    def clean_quotas(self) -> dict:
+        serializer = QuotasSerializer(data=self.cleaned_data["quotas"] or {})
+        if not serializer.is_valid():
+            raise forms.ValidationError(str(serializer.errors))
+        return self.cleaned_data["quotas"] or {}
 
 
 class ApiKeyInline(admin.TabularInline):

@@ -39,6 +39,37 @@ DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
 }
 
 
+# Operator-set ceilings (``Tenant.quotas`` overrides them per tenant, in the admin or with
+# ``manage.py set_quota``). A tenant's own ``limits`` preferences may only lower them.
+DEFAULT_QUOTAS: dict[str, Any] = DEFAULT_TENANT_SETTINGS["limits"]
+
+
+def within_quota(limits: dict[str, Any], quota: dict[str, Any]) -> dict[str, Any]:
+    """``limits`` with every number capped by the matching number of ``quota``."""
+    capped = dict(limits)
+    for key, ceiling in quota.items():
+        value = capped.get(key, ceiling)
+        if isinstance(ceiling, dict) and isinstance(value, dict):
+            capped[key] = within_quota(value, ceiling)
+        elif isinstance(ceiling, int | float) and isinstance(value, int | float):
+            capped[key] = min(value, ceiling)
+        else:
+            capped[key] = ceiling
+    return capped
+
+
+def above_quota(limits: dict[str, Any], quota: dict[str, Any], path: str = "") -> dict[str, int | float]:
+    """``{"max_upload_bytes.video": ceiling, ...}`` for each number of ``limits`` above ``quota``."""
+    found: dict[str, int | float] = {}
+    for key, value in limits.items():
+        ceiling = quota.get(key)
+        if isinstance(value, dict) and isinstance(ceiling, dict):
+            found.update(above_quota(value, ceiling, f"{path}{key}."))
+        elif isinstance(value, int | float) and isinstance(ceiling, int | float) and value > ceiling:
+            found[f"{path}{key}"] = ceiling
+    return found
+
+
 def merge_settings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge ``overrides`` into a copy of ``base`` (dicts merge, everything else replaces)."""
     merged = dict(base)

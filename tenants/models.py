@@ -5,7 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from tenants.defaults import DEFAULT_TENANT_SETTINGS, merge_settings
+from tenants.defaults import DEFAULT_QUOTAS, DEFAULT_TENANT_SETTINGS, merge_settings, within_quota
 
 SCOPES = ("read", "write", "admin")
 
@@ -16,6 +16,8 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     # Only the keys the tenant changed; defaults fill the rest (see ``effective_settings``).
     settings = models.JSONField(default=dict, blank=True)
+    # Operator-set ceilings that differ from ``DEFAULT_QUOTAS``; never writable through the API.
+    quotas = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -28,8 +30,16 @@ class Tenant(models.Model):
     is_authenticated = True
 
     @property
+    def quota(self) -> dict[str, Any]:
+        return merge_settings(DEFAULT_QUOTAS, self.quotas or {})
+
+    @property
     def effective_settings(self) -> dict[str, Any]:
-        return merge_settings(DEFAULT_TENANT_SETTINGS, self.settings or {})
+        """Defaults, then the tenant's own settings; its ``limits`` never above its quota (also
+        for preferences stored before the quota was lowered)."""
+        merged = merge_settings(DEFAULT_TENANT_SETTINGS, self.settings or {})
+        merged["limits"] = within_quota(merged["limits"], self.quota)
+        return merged
 
 
 class TenantOwnedQuerySet(models.QuerySet):

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mediahub.api.serializers import StrictFieldsMixin
-from tenants.defaults import HLS_SEGMENT_TYPES
+from tenants.defaults import HLS_SEGMENT_TYPES, above_quota
 from tenants.models import SCOPES, ApiKey, Tenant
 
 
@@ -17,10 +17,15 @@ class TenantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Tenant
-        fields = ["id", "name", "slug", "settings", "usage", "created_at"]
+        fields = ["id", "name", "slug", "settings", "quotas", "usage", "created_at"]
+
+    quotas = serializers.SerializerMethodField(help_text="Operator-set ceilings of settings.limits.")
 
     def get_settings(self, tenant: Tenant) -> dict:
         return tenant.effective_settings
+
+    def get_quotas(self, tenant: Tenant) -> dict:
+        return tenant.quota
 
     def get_usage(self, tenant: Tenant) -> dict:
         from tenants.selectors import tenant_usage
@@ -99,7 +104,8 @@ class LimitsSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
-    """What PATCH /tenant may change."""
+    """What PATCH /tenant may change. With a ``tenant`` in the context (the API), ``limits`` may
+    lower the tenant's quota, never raise it."""
 
     auto_transcode = serializers.BooleanField(required=False)
     auto_embed = serializers.BooleanField(required=False)
@@ -108,6 +114,24 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     fast_start = serializers.BooleanField(required=False)
     hls_segment_type = serializers.ChoiceField(choices=HLS_SEGMENT_TYPES, required=False)
     limits = LimitsSerializer(required=False)
+
+    def validate_limits(self, limits: dict) -> dict:
+        tenant = self.context.get("tenant")
+        if tenant is None:
+            return limits
+        above = above_quota(limits, tenant.quota)
+        if above:
+            raise serializers.ValidationError(
+                {
+                    field: [f"At most {ceiling}: the quota set by the operator."]
+                    for field, ceiling in above.items()
+                }
+            )
+        return limits
+
+
+class QuotasSerializer(LimitsSerializer):
+    """The operator's ceilings (admin, ``manage.py set_quota``): the shape of ``limits``."""
 
 
 class TenantUpdateSerializer(StrictFieldsMixin, serializers.Serializer):

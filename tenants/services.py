@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from tenants.defaults import merge_settings
+from mediahub.errors import Invalid
+from tenants.defaults import DEFAULT_QUOTAS, merge_settings
 from tenants.models import SCOPES, ApiKey, Tenant
 
 KEY_PREFIX = "mh_live_"
@@ -123,3 +124,35 @@ def issue_demo_key() -> IssuedKey:
             revoked_at=timezone.now()
         )
         return issue_api_key(tenant=tenant, name=DEMO_KEY_NAME, scopes=["admin"])
+
+
+def set_quotas(*, tenant: Tenant, changes: dict[str, int | None]) -> Tenant:
+    """Operator: set (or with ``None`` remove) quota overrides by dotted name
+    (``max_upload_bytes.video``). ``Invalid`` for a name ``DEFAULT_QUOTAS`` does not have or a
+    value that is not a positive whole number."""
+    bad = {}
+    for name, value in changes.items():
+        default: Any = DEFAULT_QUOTAS
+        for part in name.split("."):
+            default = default.get(part) if isinstance(default, dict) else None
+        if not isinstance(default, int):
+            bad[name] = ["Unknown quota."]
+        elif value is not None and (not isinstance(value, int) or value < 1):
+            bad[name] = ["Must be a whole number of at least 1."]
+    if bad:
+        raise Invalid(bad)
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        quotas = dict(tenant.quotas or {})
+        for name, value in changes.items():
+            *parents, leaf = name.split(".")
+            node = quotas
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            if value is None:
+                node.pop(leaf, None)
+            else:
+                node[leaf] = value
+        tenant.quotas = quotas
+        tenant.save(update_fields=["quotas"])
+    return tenant

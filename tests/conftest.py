@@ -1,10 +1,9 @@
-import dramatiq
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tenants.services import create_tenant, issue_api_key
-from tests.task_helpers import running_worker
+from tests.task_helpers import queue_worker
 
 
 @pytest.fixture
@@ -51,9 +50,7 @@ def task_broker(request):
 @pytest.fixture
 def worker():
     """A real Dramatiq worker on the transcoding queue (one thread, as in production)."""
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=1, queues={"video_transcoding"}) as running:
+    with queue_worker({"video_transcoding"}) as running:
         yield running
 
 
@@ -69,3 +66,10 @@ def local_storage(tmp_path):
     }
     with override_settings(STORAGES=storages):
         yield tmp_path / "storage"
+
+
+@pytest.fixture
+def plugins_worker():
+    """An in-process worker on the PluginExecution queue (two threads)."""
+    with queue_worker({"plugins"}, threads=2) as running:
+        yield running

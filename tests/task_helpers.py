@@ -62,6 +62,20 @@ def running_worker(broker: dramatiq.Broker, threads: int = 4, queues=None) -> It
         worker.stop(timeout=10_000)
 
 
+@contextlib.contextmanager
+def queue_worker(queues: set[str], threads: int = 1) -> Iterator[dramatiq.Worker]:
+    """A real worker on the session broker's ``queues``, after dropping what its queues hold.
+
+    The test thread's RabbitMQ connection is renewed first: it sits idle between tests and pika
+    answers heartbeats only when called, so RabbitMQ may have closed it during a long test."""
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RabbitmqBroker):
+        del broker.connection
+    broker.flush_all()
+    with running_worker(broker, threads=threads, queues=queues) as worker:
+        yield worker
+
+
 def broker_kind(broker: dramatiq.Broker) -> str:
     return "rabbitmq" if isinstance(broker, RabbitmqBroker) else "redis"
 

@@ -13,7 +13,6 @@ import wave
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import dramatiq
 import pyte
 import pytest
 import requests
@@ -24,12 +23,13 @@ import tests.tasktypes  # noqa: F401 - TestEcho
 from mediahub.media import services as media_services
 from mediahub.media import storage
 from mediahub.media.models import Media
+from mediahub.search.models import Embedding
 from tasks import services as task_services
 from tasks.context import TaskContext
 from tenants.services import issue_api_key
 from tests.media_files import make_clip
 from tests.services import free_port
-from tests.task_helpers import running_worker
+from tests.task_helpers import queue_worker
 from tests.waiting import wait_for
 from tests.webhook_receiver import Receiver
 
@@ -392,11 +392,25 @@ def test_an_unfinished_multipart_upload_resumes_with_its_missing_parts(
 
 @pytest.mark.slow
 def test_upload_wait_follows_the_transcode_to_ready(cli_env, tenant, tmp_path):
-    broker = dramatiq.get_broker()
-    broker.flush_all()
     clip = make_clip(tmp_path / "w.mp4", size="160x90", seconds=2)
-    with running_worker(broker, threads=1, queues={"video_transcoding"}):
+    with queue_worker({"video_transcoding"}):
         report = run_json(cli_env, "upload", str(clip), "--wait")
     assert report["files"][0]["status"] == "uploaded"
     assert report["files"][0]["media_status"] == "ready"
     assert Media.objects.get(tenant=tenant).status == "ready"
+
+
+def test_search_finds_an_uploaded_media(cli_env, tenant, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Figures of the third quarter: revenue, costs and taxes.")
+    with queue_worker({"embeddings"}):
+        media_id = run_json(cli_env, "upload", str(notes), "--title", "Quarterly tax report")["files"][0][
+            "media_id"
+        ]
+        wait_for(lambda: Embedding.objects.filter(media_id=media_id, status="current").exists(), 120)
+    found = run_json(cli_env, "search", "tax report")
+    assert found["results"][0]["media"]["id"] == media_id
+    table = run(cli_env, "search", "tax report")
+    assert (
+        table.returncode == 0 and "Quarterly tax report" in table.stdout and "1 of 1 results" in table.stdout
+    )

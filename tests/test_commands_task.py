@@ -3,7 +3,6 @@
 import json
 import subprocess
 
-import dramatiq
 import pytest
 from django.conf import settings
 
@@ -12,16 +11,14 @@ from mediahub.media.models import Media
 from mediahub.webhooks.models import Event
 from tasks.models import Task
 from tests.media_files import make_clip
-from tests.task_helpers import running_worker, wait_for
+from tests.task_helpers import queue_worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def worker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=2, queues={"ffmpeg_commands"}) as running:
+    with queue_worker({"ffmpeg_commands"}, threads=2) as running:
         yield running
 
 

@@ -10,7 +10,6 @@ import subprocess
 import threading
 from pathlib import Path
 
-import dramatiq
 import pytest
 import requests
 from django.conf import settings
@@ -24,7 +23,7 @@ from tasks import services as task_services
 from tasks.models import Task
 from tenants.services import issue_api_key
 from tests.media_files import make_clip
-from tests.task_helpers import running_worker, wait_for
+from tests.task_helpers import wait_for
 
 
 class Canary:
@@ -214,14 +213,6 @@ def test_image_sequence_and_tty_inputs_are_not_probed(tmp_path, probe_binary):
         binary = settings.FFPROBE_BINARY if probe_binary else ""
         with override_settings(FFPROBE_BINARY=binary), pytest.raises(probe.ProbeError):
             probe.probe_file(path)
-
-
-@pytest.fixture
-def worker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=1, queues={"video_transcoding"}) as running:
-        yield running
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,14 +4,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import dramatiq
 import pytest
 
 from mediahub.events.models import Event
 from mediahub.media.models import Media
 from tasks.models import Task
 from tests.media_files import make_clip
-from tests.task_helpers import running_worker, wait_for
+from tests.task_helpers import queue_worker, wait_for
+from tests.test_outbound import EMBEDDING_PRIVATE, fake_dns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,9 +71,7 @@ def server():
 
 @pytest.fixture
 def worker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=2, queues={"imports"}) as running:
+    with queue_worker({"imports"}, threads=2) as running:
         yield running
 
 
@@ -188,3 +186,20 @@ def test_bad_import_bodies(api):
     ):
         response = api.post("/api/v1/media/import", body, format="json")
         assert response.status_code == 400, body
+
+
+@pytest.mark.parametrize("address", EMBEDDING_PRIVATE)
+def test_ipv6_forms_embedding_a_private_ipv4_are_refused(api, settings, address):
+    """Every IPv6 trick of the outbound guard (NAT64, 6to4, IPv4-compatible, Teredo, mapped)."""
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = False
+    response = api.post("/api/v1/media/import", {"url": f"https://[{address}]/x.mp4"}, format="json")
+    assert response.status_code == 400, address
+    assert "url" in response.json()["error"]["details"]
+
+
+def test_a_name_resolving_to_an_ipv6_trick_fails_at_connect_time(api, worker, settings, monkeypatch):
+    settings.OUTBOUND_ALLOW_PRIVATE_TARGETS = False
+    fake_dns(monkeypatch, "cdn.example", ["64:ff9b::a9fe:a9fe"])  # the metadata service via NAT64
+    body = start(api, "https://cdn.example/talk.mp4")
+    task = settled(body)
+    assert task.status == "failed" and "non-public address" in task.error

@@ -2,7 +2,6 @@
 
 import io
 
-import dramatiq
 import numpy as np
 import pytest
 from django.test import override_settings
@@ -17,7 +16,7 @@ from mediahub.webhooks.models import Event
 from tasks.models import Task
 from tests.conftest import client_for
 from tests.embedding_models import CountingMiniLM
-from tests.task_helpers import running_worker, wait_for
+from tests.task_helpers import queue_worker, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +35,7 @@ def counting_model():
 
 @pytest.fixture
 def worker(counting_model):
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    with running_worker(broker, threads=1, queues={"embeddings"}) as running:
+    with queue_worker({"embeddings"}) as running:
         yield running
 
 
@@ -307,6 +304,8 @@ def test_search_filters_and_pagination(api, worker):
         ({"q": "cat", "created_after": "yesterday"}, "created_after"),
         ({"q": "cat", "metadata[]": "x"}, "metadata[]"),
         ({"q": "cat", "metadata": "x"}, "metadata"),
+        ({"q": "cat", "metadata[a]": "x\x00"}, "metadata[a]"),
+        ({"q": "cat\x00"}, "q"),
     ],
 )
 def test_bad_search_parameters_are_400(api, params, field):

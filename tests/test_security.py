@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import io
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from mediahub.media import playback
@@ -127,3 +131,141 @@ def test_upload_errors_show_no_server_paths(http, name, content):
     assert response.status_code == 415, response.text
     message = response.json()["error"]["message"]
     assert "/tmp" not in message and ".upload" not in message and "file:" not in message, message
+
+
+# --- item 4: bounded metadata ---
+
+
+def nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "[" * 200_000 + "]" * 200_000,  # once a RecursionError and a 500
+        '{"a":' * 200_000,
+        nested(33),
+        '{"big": "' + "x" * 70_000 + '"}',
+    ],
+)
+def test_deep_or_large_metadata_is_a_400_naming_the_field(http, metadata):
+    upload = http.upload("notes.txt", b"some words\n", metadata=metadata)
+    assert upload.status_code == 400, upload.text
+    assert upload.json()["error"]["details"]["metadata"]
+    created = http.upload("notes.txt", b"some words\n", metadata=nested(32))
+    assert created.status_code == 201, created.text
+
+    json_headers = {**http.headers, "Content-Type": "application/json"}
+    patch = requests.patch(
+        f"{http.base}/api/v1/media/{created.json()['id']}",
+        data='{"metadata": ' + metadata + "}",
+        headers=json_headers,
+        timeout=30,
+    )
+    assert patch.status_code == 400, patch.text
+    task = requests.post(
+        f"{http.base}/api/v1/tasks",
+        data='{"type": "EmbeddingGeneration", "payload": {}, "metadata": ' + metadata + "}",
+        headers=json_headers,
+        timeout=30,
+    )
+    assert task.status_code == 400, task.text
+
+
+# --- item 3: quotas ---
+
+
+def test_a_tenant_may_lower_its_limits_but_never_raise_them_above_the_operators_quota(http, tenant):
+    def patch_limits(limits):
+        return http("PATCH", "/tenant", json={"settings": {"limits": limits}})
+
+    raised = patch_limits({"max_upload_bytes": {"video": 10**30}, "max_image_pixels": 10**12})
+    assert raised.status_code == 400, raised.text
+    assert set(raised.json()["error"]["details"]["settings"]["limits"]) == {
+        "max_upload_bytes.video",
+        "max_image_pixels",
+    }
+    lowered = patch_limits({"max_upload_bytes": {"document": 1000}})
+    assert lowered.status_code == 200
+    assert lowered.json()["settings"]["limits"]["max_upload_bytes"]["document"] == 1000
+    assert lowered.json()["quotas"]["max_upload_bytes"]["document"] == 200 * 1024**2
+    assert http.upload("notes.txt", b"x" * 1001).status_code == 413
+
+    # The operator raises the quota; the tenant may then go up to it, not beyond.
+    call_command("set_quota", tenant.slug, "max_upload_bytes.document=5000000000", stdout=io.StringIO())
+    assert patch_limits({"max_upload_bytes": {"document": 5_000_000_000}}).status_code == 200
+    assert patch_limits({"max_upload_bytes": {"document": 5_000_000_001}}).status_code == 400
+
+    # A preference stored above the quota (before quotas existed, or the quota was lowered since)
+    # is capped where it is enforced.
+    call_command("set_quota", tenant.slug, "max_upload_bytes.document=2000", stdout=io.StringIO())
+    tenant.refresh_from_db()
+    assert tenant.settings["limits"]["max_upload_bytes"]["document"] == 5_000_000_000
+    assert tenant.effective_settings["limits"]["max_upload_bytes"]["document"] == 2000
+    assert http.upload("notes.txt", b"y" * 2001).status_code == 413
+    assert http.upload("notes.txt", b"y" * 1999).status_code == 201
+    with pytest.raises(CommandError):
+        call_command("set_quota", tenant.slug, "max_upload_bytes.podcast=1", stdout=io.StringIO())
+
+
+# --- item 2: direct-upload URLs die at completion ---
+
+
+def direct_upload(http: Api, data: bytes) -> tuple[dict, requests.Response]:
+    ticket = http("POST", "/media/uploads", json={"filename": "direct.png", "size_bytes": len(data)})
+    assert ticket.status_code == 201, ticket.text
+    ticket = ticket.json()
+    put = requests.put(ticket["url"], data=data, timeout=30)
+    assert put.status_code == 200, put.text
+    done = http("POST", f"/media/uploads/{ticket['upload_id']}/complete", json={})
+    assert done.status_code == 201, done.text
+    return ticket, done
+
+
+@pytest.fixture
+def png(tmp_path) -> bytes:
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), "red").save(tmp_path / "red.png")
+    return (tmp_path / "red.png").read_bytes()
+
+
+def swap_after_completion(http: Api, png: bytes, expect_put) -> None:
+    ticket, done = direct_upload(http, png)
+    expires = datetime.fromisoformat(ticket["expires_at"].replace("Z", "+00:00"))
+    assert expires - datetime.now(UTC) <= timedelta(hours=1, minutes=1)
+    script = (b"<script>alert(1)</script>" + b" " * len(png))[: len(png)]  # same size as signed
+    second = requests.put(ticket["url"], data=script, timeout=30)
+    assert second.status_code in expect_put, second.text
+    media = Media.objects.get(id=done.json()["id"])
+    served = requests.get(http("GET", f"/media/{media.id}/download").headers["Location"], timeout=30)
+    assert served.content == png and media.sha256 == hashlib.sha256(png).hexdigest()
+    assert not http("POST", f"/media/uploads/{ticket['upload_id']}/complete", json={}).ok
+
+
+def test_a_direct_upload_put_url_cannot_replace_the_completed_original_on_s3(http, png):
+    # S3 itself cannot revoke a presigned URL: the PUT lands on a staging key nothing refers to.
+    swap_after_completion(http, png, expect_put=(200, 403))
+
+
+def test_a_local_direct_upload_url_is_single_use(http, local_storage, png):
+    swap_after_completion(http, png, expect_put=(403,))
+
+
+def test_an_object_replaced_during_completion_is_refused(http, png, monkeypatch):
+    from mediahub.media import storage
+
+    ticket = http("POST", "/media/uploads", json={"filename": "race.png", "size_bytes": len(png)}).json()
+    assert requests.put(ticket["url"], data=png, timeout=30).status_code == 200
+    real_download = storage.ObjectStore.download_version
+
+    def download_then_swap(store, key, path, version):
+        real_download(store, key, path, version)  # the version that is hashed and inspected ...
+        swapped = (b"<script>" + b" " * len(png))[: len(png)]
+        assert requests.put(ticket["url"], data=swapped, timeout=30).status_code == 200  # ... is replaced
+
+    monkeypatch.setattr(storage.ObjectStore, "download_version", download_then_swap)
+    done = http("POST", f"/media/uploads/{ticket['upload_id']}/complete", json={})
+    assert done.status_code == 409 and done.json()["error"]["code"] == "upload_changed"
+    assert not Media.objects.exists()

@@ -27,6 +27,7 @@ HTTP_STATUS: dict[type[errors.ApplicationError], int] = {
     errors.Conflict: status.HTTP_409_CONFLICT,
     errors.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     errors.Unsupported: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    errors.RequestTimeout: status.HTTP_408_REQUEST_TIMEOUT,
     errors.RateLimited: status.HTTP_429_TOO_MANY_REQUESTS,
     errors.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }

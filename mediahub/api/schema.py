@@ -1,6 +1,7 @@
 """drf-spectacular customisation so the published schema matches what the API sends."""
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
 from mediahub.api.serializers import ErrorSerializer
 
@@ -57,3 +58,12 @@ class AutoSchema(openapi.AutoSchema):
                     error = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                     responses[code] = {**error, "description": description}
         return responses
+
+
+class BoundedJSONFieldExtension(OpenApiSerializerFieldExtension):
+    """An object-only JSON field is an object in the schema (not "any value")."""
+
+    target_class = "mediahub.api.serializers.BoundedJSONField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "object", "additionalProperties": True} if self.target.object_only else {}

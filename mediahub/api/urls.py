@@ -10,6 +10,7 @@ urlpatterns = [
     path("docs", SwaggerUIView.as_view(url_name="schema"), name="docs"),
     path("", include("tenants.urls")),
     path("", include("mediahub.imports.urls")),
+    path("", include("mediahub.transcoding.urls")),
     path("", include("mediahub.media.urls")),
     path("", include("mediahub.search.urls")),
     path("", include("mediahub.images.urls")),
@@ -17,4 +18,5 @@ urlpatterns = [
     path("", include("tasks.urls")),
     path("", include("mediahub.presets.urls")),
     path("", include("mediahub.stream.urls")),
+    path("", include("mediahub.plugins.urls")),
 ]

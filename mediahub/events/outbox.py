@@ -42,6 +42,8 @@ EVENT_TYPES = (
     "batch.finished",
     "embedding.completed",
     "embedding.failed",
+    "plugin.completed",
+    "plugin.failed",
     "webhook.test",
 )
 

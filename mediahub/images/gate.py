@@ -27,6 +27,10 @@ class Gate:
         self._queue = queue
         self._waiting = 0
 
+    def saturated(self) -> bool:
+        """No free slot and a full waiting line: a new render would be refused (a racy peek)."""
+        return self._slots._value == 0 and self._waiting >= self._queue
+
     @contextmanager
     def slot(self, wait_seconds: float) -> Iterator[None]:
         if not self._slots.acquire(blocking=False):
@@ -52,8 +56,11 @@ def _gate(workers: int, queue: int) -> Gate:
     return Gate(workers, queue)
 
 
+def render_gate() -> Gate:
+    return _gate(max(1, settings.IMAGE_TRANSFORM_CONCURRENCY), max(0, settings.IMAGE_TRANSFORM_QUEUE))
+
+
 @contextmanager
 def render_slot() -> Iterator[None]:
-    gate = _gate(max(1, settings.IMAGE_TRANSFORM_CONCURRENCY), max(0, settings.IMAGE_TRANSFORM_QUEUE))
-    with gate.slot(settings.IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS):
+    with render_gate().slot(settings.IMAGE_TRANSFORM_QUEUE_WAIT_SECONDS):
         yield

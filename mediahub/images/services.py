@@ -161,22 +161,20 @@ def _preset_ops(tenant, name: str) -> str:
         raise OpError("preset", str(exc)) from exc
 
 
-def cached(transform: Transform) -> Rendered | None:
+def render_transform(transform: Transform) -> Rendered:
+    """The output from the cache, else rendered now (in a bounded slot) and stored."""
     memory = output_cache()
     data = memory.get(transform.key)
     if data is None:
+        if gate.render_gate().saturated():
+            # Shed load before the storage round trip: under a flood, answering the refused cheaply
+            # is what keeps threads free (hits still come from this process's memory).
+            raise busy("Too many transforms are running; try again shortly.", "transforms_busy")
         data = storage.get_store().read_bytes_if_exists(transform.key)
-        if data is None:
-            return None
-        memory.put(transform.key, data)
-    return Rendered(data, CONTENT_TYPES[transform.format], cached=True)
-
-
-def render_transform(transform: Transform) -> Rendered:
-    """The output from the cache, else rendered now (in a bounded slot) and stored."""
-    hit = cached(transform)
-    if hit is not None:
-        return hit
+        if data is not None:
+            memory.put(transform.key, data)
+    if data is not None:
+        return Rendered(data, CONTENT_TYPES[transform.format], cached=True)
     try:
         with gate.render_slot():
             output = _render(transform)

@@ -1,14 +1,14 @@
 from rest_framework import serializers
 
-from mediahub.api.serializers import StrictFieldsMixin
-from mediahub.media.serializers import JsonObjectField, MediaSerializer
+from mediahub.api.serializers import BoundedJSONField, StrictFieldsMixin
+from mediahub.media.serializers import MediaSerializer
 
 
 class MediaImportSerializer(StrictFieldsMixin, serializers.Serializer):
     url = serializers.CharField(max_length=2000)
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    metadata = JsonObjectField(required=False, default=dict)
+    metadata = BoundedJSONField(object_only=True, from_text=True, required=False, default=dict)
     auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 

@@ -23,6 +23,8 @@ import re
 from pathlib import Path, PurePath
 from typing import Any
 
+from mediahub.errors import Unsupported
+
 PROTOCOL_WHITELIST = "file,pipe"
 
 # Self-contained audio/video containers (ffmpeg demuxer names, as ffprobe's ``format_name`` starts).
@@ -83,8 +85,9 @@ _REFERENCE_LINES = (
 )
 
 
-class RefusedInput(Exception):
-    """The file is, or would be read as, something other than one self-contained media file."""
+class RefusedInput(Unsupported):
+    """The file is, or would be read as, something other than one self-contained media file
+    (an ``Unsupported`` error: 415 in the API, a failure without retry in a task)."""
 
 
 def refuse_references(head: bytes, filename: str = "") -> None:

@@ -14,11 +14,14 @@ from pathlib import Path
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from mediahub.api.errors import error_response
+from mediahub.errors import RequestTimeout
+from mediahub.media.models import DirectUpload
 from mediahub.media.playback import with_playback_cors
 from mediahub.media.storage import content_type_for, load_local_url_token
 
@@ -40,6 +43,11 @@ def local_file(request: HttpRequest, token: str, name: str) -> HttpResponse:
         return with_playback_cors(request, _fenced(refused))
     path = Path(default_storage.path(claims["k"]))
     if method == "PUT":
+        if not DirectUpload.objects.filter(
+            key=claims["k"], completed_at__isnull=True, expires_at__gt=timezone.now()
+        ).exists():  # single use: the upload was completed (or abandoned)
+            refused = error_response("forbidden", "The link is invalid or has expired.", 403)
+            return with_playback_cors(request, _fenced(refused))
         return with_playback_cors(request, _receive(request, path, claims["s"]))
     if not path.is_file():
         return with_playback_cors(request, _fenced(error_response("not_found", "Not found.", 404)))
@@ -111,12 +119,19 @@ def _receive(request: HttpRequest, path: Path, max_bytes: int) -> HttpResponse:
     partial = path.with_name(path.name + ".part")
     received = 0
     with open(partial, "wb") as fh:
-        while chunk := request.read(CHUNK_BYTES):
-            received += len(chunk)
-            if received > max_bytes:
-                fh.close()
-                partial.unlink()
-                return error_response("file_too_large", f"The upload is limited to {max_bytes} bytes.", 413)
-            fh.write(chunk)
+        try:
+            while chunk := request.read(CHUNK_BYTES):
+                received += len(chunk)
+                if received > max_bytes:
+                    fh.close()
+                    partial.unlink()
+                    return error_response(
+                        "file_too_large", f"The upload is limited to {max_bytes} bytes.", 413
+                    )
+                fh.write(chunk)
+        except RequestTimeout as exc:
+            fh.close()
+            partial.unlink()
+            return error_response(exc.code, exc.message, 408)
     os.replace(partial, path)
     return JsonResponse({"size_bytes": received}, status=200)

@@ -7,7 +7,10 @@ playback token, and a variant playlist's segment URIs are presigned storage URLs
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -51,11 +54,51 @@ def variant_url(media: Media, rendition: str, base: str, token: str) -> str:
     return f"{base}/api/v1/media/{media.id}/hls/{quote(rendition)}/index.m3u8?token={quote(token)}"
 
 
+@dataclass(frozen=True)
+class SubtitleTrack:
+    name: str  # in the track's URL
+    label: str  # what players show
+    language: str
+    vtt_key: str
+    duration: float
+
+
+# Other domains (the transcription plugin) add caption tracks without media depending on them.
+_subtitle_sources: list[Callable[[Media], list[SubtitleTrack]]] = []
+
+
+def register_subtitle_source(source: Callable[[Media], list[SubtitleTrack]]) -> None:
+    if source not in _subtitle_sources:
+        _subtitle_sources.append(source)
+
+
+def subtitle_tracks(media: Media) -> list[SubtitleTrack]:
+    return [track for source in _subtitle_sources for track in source(media)]
+
+
+# Where each segment type's timeline starts on the 90 kHz clock players align WebVTT cues with
+# (``X-TIMESTAMP-MAP``): ffmpeg's MPEG-TS muxer starts at 1.4 s (its -muxdelay 0.7 s, twice), fMP4 at 0.
+TIMELINE_START_90K = {"mpegts": 126000, "fmp4": 0}
+
+
+def subtitles_url(media: Media, name: str, base: str, token: str) -> str:
+    return f"{base}/api/v1/media/{media.id}/hls/subtitles/{quote(name)}.m3u8?token={quote(token)}"
+
+
+def captions_url(media: Media, name: str, base: str, token: str) -> str:
+    return f"{base}/api/v1/media/{media.id}/hls/subtitles/{quote(name)}.vtt?token={quote(token)}"
+
+
 def playable_master(media: Media, base: str, token: str) -> str:
+    subtitles = [
+        {"name": t.label, "language": t.language, "uri": subtitles_url(media, t.name, base, token)}
+        for t in subtitle_tracks(media)
+    ]
     return build_master(
         media.hls["renditions"],
         lambda name: variant_url(media, name, base, token),
         segment_type=media.hls.get("segment_type", "mpegts"),
+        subtitles=subtitles,
     )
 
 
@@ -64,6 +107,26 @@ def find_rendition(media: Media, name: str) -> dict[str, Any] | None:
     keep playing after the ladder is published)."""
     listed = [*media.hls["renditions"], *media.hls.get("early", [])]
     return next((r for r in listed if r["name"] == name), None)
+
+
+def playable_subtitles(media: Media, track: SubtitleTrack, base: str, token: str) -> str:
+    """A one-segment WebVTT media playlist: the whole caption file (``playable_captions``)."""
+    return (
+        "#EXTM3U\n#EXT-X-VERSION:3\n"
+        f"#EXT-X-TARGETDURATION:{max(1, math.ceil(track.duration))}\n"
+        "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+        f"#EXTINF:{track.duration:.3f},\n{captions_url(media, track.name, base, token)}\n"
+        "#EXT-X-ENDLIST\n"
+    )
+
+
+def playable_captions(media: Media, track: SubtitleTrack) -> str:
+    """The track's WebVTT file with the ``X-TIMESTAMP-MAP`` header that aligns its cue times with
+    the segments' timeline (Safari needs it; hls.js honours it)."""
+    text = storage.get_store().read_bytes(track.vtt_key).decode()
+    start = TIMELINE_START_90K.get(media.hls.get("segment_type", "mpegts"), 0)
+    first, _, rest = text.partition("\n")
+    return f"{first}\nX-TIMESTAMP-MAP=MPEGTS:{start},LOCAL:00:00:00.000\n{rest}"
 
 
 def playable_variant(media: Media, rendition: dict[str, Any], base: str) -> str:

@@ -1,11 +1,10 @@
-import json
 from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mediahub.api.serializers import StrictFieldsMixin
+from mediahub.api.serializers import BoundedJSONField, StrictFieldsMixin
 from mediahub.media import playback, storage
 from mediahub.media.models import Media
 from tenants.defaults import HLS_SEGMENT_TYPES
@@ -32,11 +31,21 @@ class EmbeddingStateSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
+class PluginRunSerializer(serializers.Serializer):
+    """The latest run of one plugin on a media (rows written by ``mediahub.plugins``)."""
+
+    status = serializers.CharField()
+    result = serializers.JSONField(allow_null=True)
+    error = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
 class MediaSerializer(serializers.ModelSerializer):
     """The media object of API.md; links are absolute (from the request, else ``PUBLIC_URL``)."""
 
     hls = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    plugins = serializers.SerializerMethodField()
     embedding = serializers.SerializerMethodField()
     derived_from = serializers.UUIDField(
         source="derived_from_id", read_only=True, allow_null=True, help_text="The media it was made from."
@@ -61,6 +70,7 @@ class MediaSerializer(serializers.ModelSerializer):
             "probe",
             "hls",
             "thumbnail_url",
+            "plugins",
             "embedding",
             "placeholder",
             "derived_from",
@@ -109,6 +119,10 @@ class MediaSerializer(serializers.ModelSerializer):
         value = {"status": state.status, "model": state.model or None, "updated_at": state.embedded_at}
         return EmbeddingStateSerializer(value).data
 
+    @extend_schema_field(serializers.DictField(child=PluginRunSerializer()))
+    def get_plugins(self, media: Media) -> dict[str, Any]:
+        return {row.plugin: PluginRunSerializer(row).data for row in media.plugin_results.all()}
+
 
 def event_data(media: Media) -> dict[str, Any]:
     """The ``data`` of ``media.*`` events: the API representation (links built on ``PUBLIC_URL``)."""
@@ -122,33 +136,18 @@ class DuplicateMediaSerializer(MediaSerializer):
         fields = [*MediaSerializer.Meta.fields, "duplicate"]
 
 
-@extend_schema_field({"type": "object", "additionalProperties": True})
-class JsonObjectField(serializers.JSONField):
-    """A JSON object given either as JSON (application/json) or as JSON text (a multipart field)."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError as exc:
-                raise serializers.ValidationError("Must be a JSON object.") from exc
-        if not isinstance(data, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return data
-
-
 class MediaUploadSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    metadata = JsonObjectField(required=False, default=dict)
+    metadata = BoundedJSONField(object_only=True, from_text=True, required=False, default=dict)
     auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class MediaUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     title = serializers.CharField(max_length=500, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
-    metadata = JsonObjectField(required=False)
+    metadata = BoundedJSONField(object_only=True, from_text=True, required=False)
 
 
 class DirectUploadCreateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -157,7 +156,7 @@ class DirectUploadCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     content_type = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    metadata = JsonObjectField(required=False, default=dict)
+    metadata = BoundedJSONField(object_only=True, from_text=True, required=False, default=dict)
     auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 

@@ -298,6 +298,8 @@ def start_direct_upload(
     )
     upload.key = storage.original_key(tenant.id, upload.media_id, upload.filename)
     url, parts = None, []
+    # Part URLs die with their multipart upload at completion. A PUT URL would not: it writes to a
+    # staging key that completion moves away from (see ``complete_direct_upload``).
     if store.supports_multipart() and upload.size_bytes > storage.DIRECT_MULTIPART_THRESHOLD:
         upload.part_size = storage.part_size_for(upload.size_bytes)
         upload.multipart_upload_id = store.start_multipart(upload.key, upload.content_type)
@@ -305,6 +307,7 @@ def start_direct_upload(
             upload.key, upload.multipart_upload_id, math.ceil(upload.size_bytes / upload.part_size), ttl
         )
     else:
+        upload.key = storage.upload_staging_key(tenant.id, upload.id, upload.filename)
         url = store.presign_put(
             upload.key,
             base_url=base_url,
@@ -317,7 +320,11 @@ def start_direct_upload(
 
 
 def complete_direct_upload(*, upload: DirectUpload, parts: list[dict[str, Any]]) -> Ingested:
-    """Check the uploaded object (its size by HEAD), then process it exactly like a form upload."""
+    """Check the uploaded object (its size by HEAD), then process it exactly like a form upload.
+
+    The bytes hashed and inspected are one version of the object (its ETag), and only that version
+    becomes the media's original: a single PUT's object is moved from its staging key to the
+    original's, so a later PUT to the same URL cannot replace a stored, inspected original."""
     if upload.completed_at is not None:
         raise Conflict("This upload is already complete.", code="upload_completed")
     if upload.expires_at <= timezone.now():
@@ -332,7 +339,8 @@ def complete_direct_upload(*, upload: DirectUpload, parts: list[dict[str, Any]])
             raise Invalid({}, f"The parts could not be assembled: {exc}", code="invalid_parts") from exc
     if not store.exists(upload.key):
         raise Conflict("Nothing was uploaded yet.", code="upload_missing")
-    stored_size = store.size(upload.key)
+    version = store.version(upload.key)
+    stored_size = version.size
     if stored_size != upload.size_bytes:
         _discard(upload)
         raise Invalid(
@@ -345,7 +353,20 @@ def complete_direct_upload(*, upload: DirectUpload, parts: list[dict[str, Any]])
     )
     with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as folder:
         path = Path(folder) / "original"
-        store.download_file(upload.key, path)
+        try:
+            store.download_version(upload.key, path, version)
+            final_key = storage.original_key(upload.tenant_id, upload.media_id, upload.filename)
+            if upload.key != final_key:
+                store.move_version(upload.key, final_key, version)
+                upload.key = final_key
+                upload.save(update_fields=["key"])
+            if store.version(upload.key) != version:
+                raise storage.ObjectChanged(upload.key)
+        except storage.ObjectChanged as exc:
+            raise Conflict(
+                "The uploaded object changed while it was being completed; upload it again.",
+                code="upload_changed",
+            ) from exc
         return ingest_file(
             tenant=upload.tenant,
             path=path,

@@ -9,6 +9,7 @@ served by mediahub itself (``mediahub.media.local_files``), so playback and dire
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -64,6 +65,12 @@ def original_key(tenant_id: Any, media_id: Any, safe_name: str) -> str:
     return f"{media_prefix(tenant_id, media_id)}original/{safe_name}"
 
 
+def upload_staging_key(tenant_id: Any, upload_id: Any, safe_name: str) -> str:
+    """Where a single-PUT direct upload lands; completing it moves the object to the original's key,
+    so its presigned URL can no longer reach a stored media."""
+    return f"{tenant_prefix(tenant_id)}uploads/{upload_id}/{safe_name}"
+
+
 def hls_prefix(tenant_id: Any, media_id: Any) -> str:
     return f"{media_prefix(tenant_id, media_id)}hls/"
 
@@ -75,6 +82,16 @@ def poster_key(tenant_id: Any, media_id: Any) -> str:
 def derived_key(tenant_id: Any, media_id: Any, name: str) -> str:
     """Outputs made from the media (image transforms, video frames); deleted with the media."""
     return f"{media_prefix(tenant_id, media_id)}derived/{name}"
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    size: int
+    etag: str
+
+
+class ObjectChanged(Exception):
+    """The object is no longer the version that was checked."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +133,25 @@ class ObjectStore:
 
     def size(self, key: str) -> int:
         return self.storage.size(key)
+
+    def version(self, key: str) -> ObjectVersion:
+        stat = Path(self.storage.path(key)).stat()
+        return ObjectVersion(stat.st_size, f"{stat.st_size}-{stat.st_mtime_ns}")
+
+    def download_version(self, key: str, path: Path, version: ObjectVersion) -> None:
+        """Download exactly ``version`` of ``key``; ``ObjectChanged`` if it was replaced meanwhile
+        (boto3's managed download takes no ``IfMatch``, so the version is checked once it is done)."""
+        self.download_file(key, path)
+        if self.version(key) != version:
+            raise ObjectChanged(key)
+
+    def move_version(self, src: str, dst: str, version: ObjectVersion) -> None:
+        """Move exactly ``version`` of ``src`` to ``dst``; ``ObjectChanged`` if it was replaced."""
+        if self.version(src) != version:
+            raise ObjectChanged(src)
+        target = Path(self.storage.path(dst))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.storage.path(src), target)
 
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(Path(self.storage.path(prefix)), ignore_errors=True)
@@ -163,6 +199,25 @@ class S3ObjectStore(ObjectStore):
 
     def download_file(self, key: str, path: Path) -> None:
         self.client.download_file(self.bucket, key, str(path), Config=TRANSFER_CONFIG)
+
+    def version(self, key: str) -> ObjectVersion:
+        head = self.client.head_object(Bucket=self.bucket, Key=key)
+        return ObjectVersion(head["ContentLength"], head["ETag"])
+
+    def move_version(self, src: str, dst: str, version: ObjectVersion) -> None:
+        # Single-PUT direct uploads only (at most DIRECT_MULTIPART_THRESHOLD bytes): one CopyObject.
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=dst,
+                CopySource={"Bucket": self.bucket, "Key": src},
+                CopySourceIfMatch=version.etag,
+            )
+        except ClientError as exc:
+            if _status(exc) == 412:
+                raise ObjectChanged(src) from exc
+            raise
+        self.client.delete_object(Bucket=self.bucket, Key=src)
 
     def read_bytes_if_exists(self, key: str) -> bytes | None:
         try:
@@ -255,6 +310,10 @@ class S3ObjectStore(ObjectStore):
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+
+def _status(exc: ClientError) -> int | None:
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
 def get_store() -> ObjectStore:

@@ -63,7 +63,8 @@ class MediaCollectionView(StorageErrorsMixin, mixins.ListModelMixin, TenantScope
 
     # An upload streams through these to a temporary file, hashed on the way and stopped at the
     # tenant's size limit; only the multipart parser reads the body.
-    queryset = Media.objects.select_related("embedding")  # the row mediahub.search keeps
+    # the rows mediahub.search and mediahub.plugins keep
+    queryset = Media.objects.select_related("embedding").prefetch_related("plugin_results")
     serializer_class = MediaSerializer
     filterset_class = MediaFilter
     list_key = "media"
@@ -174,6 +175,31 @@ class MediaPlaybackViewSet(StorageErrorsMixin, TenantScopedViewSet):
         text = playback.playable_variant(media, found, playback.base_url(request))
         return _playlist_response(request, text)
 
+    @extend_schema(
+        parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
+    )
+    @action(detail=True, methods=["get"], url_path=r"hls/subtitles/(?P<track>[A-Za-z0-9_-]{1,64}).m3u8")
+    def hls_subtitles(self, request: Request, pk=None, track: str = "") -> HttpResponse:
+        media = self._playable_media()
+        token = request.auth.token if isinstance(request.auth, PlaybackGrant) else playback.make_token(media)
+        track_ = self._subtitle_track(media, track)
+        return _playlist_response(
+            request, playback.playable_subtitles(media, track_, playback.base_url(request), token)
+        )
+
+    @extend_schema(parameters=[TOKEN_PARAMETER], responses={(200, "text/vtt"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], url_path=r"hls/subtitles/(?P<track>[A-Za-z0-9_-]{1,64}).vtt")
+    def hls_captions(self, request: Request, pk=None, track: str = "") -> HttpResponse:
+        media = self._playable_media()
+        captions = playback.playable_captions(media, self._subtitle_track(media, track))
+        return _playlist_response(request, captions, "text/vtt; charset=utf-8")
+
+    def _subtitle_track(self, media: Media, name: str) -> playback.SubtitleTrack:
+        found = next((t for t in playback.subtitle_tracks(media) if t.name == name), None)
+        if found is None:
+            raise NotFound("This media has no such subtitle track.")
+        return found
+
     def _playable_media(self) -> Media:
         media = self.get_object()
         if not media.hls:  # playable from the first rendition on (fast start), not only once ready
@@ -181,8 +207,10 @@ class MediaPlaybackViewSet(StorageErrorsMixin, TenantScopedViewSet):
         return media
 
 
-def _playlist_response(request: Request, text: str) -> HttpResponse:
-    response = HttpResponse(text, content_type=playback.PLAYLIST_CONTENT_TYPE)
+def _playlist_response(
+    request: Request, text: str, content_type: str = playback.PLAYLIST_CONTENT_TYPE
+) -> HttpResponse:
+    response = HttpResponse(text, content_type=content_type)
     response["Cache-Control"] = "private, max-age=60"
     # The links inside are signed; players on other origins (hls.js) may fetch them.
     return playback.with_playback_cors(request, response)

@@ -38,7 +38,7 @@ def metadata_filters(params: Any) -> dict[str, str]:
         if not name.startswith("metadata"):
             continue
         match = METADATA_PARAM.match(name)
-        if match is None:
+        if match is None or "\x00" in name or "\x00" in params.get(name):
             bad.append(name)
         else:
             filters[match.group(1)] = params.get(name)

@@ -6,4 +6,4 @@ class TranscodingConfig(AppConfig):
     label = "transcoding"
 
     def ready(self) -> None:
-        from mediahub.transcoding import tasktypes  # noqa: F401 - registers VideoTranscoding
+        from mediahub.transcoding import rerun, tasktypes  # noqa: F401 - register their task types

@@ -230,15 +230,9 @@ def send(delivery: Delivery) -> transport.Outcome:
     """Sign and POST the delivery's event, Standard Webhooks style."""
     body = event_body(delivery.event)
     msg_id = str(delivery.event_id)  # the same on every attempt and redelivery: receivers dedupe on it
-    timestamp = int(time.time())
     headers = {
-        "content-type": "application/json",
+        **signing.signed_headers(signing_secrets(delivery.endpoint, timezone.now()), msg_id, body),
         "user-agent": USER_AGENT,
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signing.signature_header(
-            signing_secrets(delivery.endpoint, timezone.now()), msg_id, timestamp, body
-        ),
     }
     return transport.post(delivery.endpoint.url, body, headers, settings.WEBHOOKS_TIMEOUT_SECONDS)
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 
 from mediahub import crypto
 
@@ -36,3 +37,14 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 def signature_header(signing_secrets: list[str], msg_id: str, timestamp: int, body: bytes) -> str:
     """One signature per valid secret, space-separated (during a rotation: new and old)."""
     return " ".join(sign(secret, msg_id, timestamp, body) for secret in signing_secrets)
+
+
+def signed_headers(signing_secrets: list[str], msg_id: str, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers of a JSON ``body`` sent now as message ``msg_id``."""
+    timestamp = int(time.time())
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(signing_secrets, msg_id, timestamp, body),
+    }

@@ -27,8 +27,15 @@ class Outcome:
         return self.response_status is not None and 200 <= self.response_status < 300 and not self.error
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
-    """POST ``body`` to ``url`` and read the start of the answer, all within ``timeout`` seconds.
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    response_limit: int = RESPONSE_BODY_LIMIT,
+) -> Outcome:
+    """POST ``body`` to ``url`` and read the first ``response_limit`` bytes of the answer, all
+    within ``timeout`` seconds.
 
     Every failure (refused target, network error, timeout) becomes an Outcome, never an exception.
     """
@@ -42,7 +49,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outc
 
     try:
         with open_url("POST", url, body=body, headers=headers, timeout=timeout) as response:
-            answer = response.read(RESPONSE_BODY_LIMIT).decode("utf-8", errors="replace")
+            answer = response.read(response_limit).decode("utf-8", errors="replace")
             return outcome(response.status, answer)
     except OutboundRefused as exc:
         return outcome(error=f"Refused: {exc}")
