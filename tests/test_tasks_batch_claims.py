@@ -63,7 +63,11 @@ def test_cancel_and_timeout_stop_one_task_of_a_running_batch(task_broker, tenant
             tenant=tenant, type_name="TestBatch", payload={"value": 1, "sleep": 60}
         )
         timed_out = services.create_task(
-            tenant, "TestBatch", {"value": 2, "sleep": 60}, timeout_seconds=1, max_retries=0
+            tenant=tenant,
+            type_name="TestBatch",
+            payload={"value": 2, "sleep": 60},
+            timeout_seconds=1,
+            max_retries=0,
         )
         quick = services.create_task(tenant=tenant, type_name="TestBatch", payload={"value": 3, "sleep": 0.5})
     with running_worker(task_broker, threads=1):
