@@ -8,7 +8,7 @@ Runs on the same real services as the test suite (a fresh embedded PostgreSQL wi
 RabbitMQ vhost; see ``tests/services.py``). It reports:
 
 - throughput: N media texts embedded end to end (``EmbeddingGeneration`` task created → vector
-  stored) by the default worker setup of the ``embeddings`` queue (``worker_process_argvs()``), in
+  stored) by the default worker setup of the ``embeddings`` queue (CPU-bound: a process per core), in
   a separate process, beside the bare model embedding the same texts (batches of
   ``EMBEDDING_BATCH_SIZE``) in this process; the ratio of the two rates;
 - search latency: ``GET /search`` p50/p95 for one tenant with ``--tenant-rows`` embedded media,
@@ -125,17 +125,18 @@ def media_texts(n: int, rng: random.Random) -> list[tuple[str, str]]:
 
 
 def throughput(n: int) -> None:
+    import dramatiq
     from django.conf import settings
     from django.db import transaction
     from django.db.models import Max
     from django.utils import timezone
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
     from mediahub.media.models import Media
     from mediahub.search.embedder import get_embedder
     from mediahub.search.services import request_embedding
     from mediahub.search.text import build_text
     from tasks.models import Task
-    from tasks.workers import worker_process_argvs
     from tenants.services import create_tenant
 
     tenant, _ = create_tenant(name="Throughput")
@@ -162,10 +163,15 @@ def throughput(n: int) -> None:
     bare = n / (time.perf_counter() - started)
     print(f"bare model: {n} texts in batches of {batch}: {bare:.0f} texts/s")
 
-    (argv,) = [a for a in worker_process_argvs() if "embeddings" in a]
+    # The embeddings queue as its CPU-bound worker group runs it: one single-threaded process per core.
+    argv = [sys.executable, "-m", "dramatiq", "--processes", str(settings.TASK_CPU_WORKER_PROCESSES)]
+    argv += ["--threads", "1", "--queues", "embeddings", "--", "django_dramatiq.setup"]
     print(f"worker: {' '.join(argv[1:])}")
     env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL}
     worker = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RabbitmqBroker):
+        del broker.connection  # idle during the bare run: RabbitMQ may have dropped it (missed heartbeats)
     try:
         warm = Media.objects.create(tenant=tenant, type="image", filename="warm.jpg", title="warm-up")
         wait_done([request_embedding(media=warm)], timeout=180)  # the worker is up and its model loaded

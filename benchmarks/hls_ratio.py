@@ -93,7 +93,8 @@ def pipeline_seconds(base: str, key: str, source: Path) -> tuple[float, float, f
         if body["status"] == "failed":
             raise RuntimeError(f"transcoding failed for {media['id']}")
         time.sleep(0.05)
-    tasks = requests.get(f"{base}/api/v1/tasks?media={media['id']}", headers=headers, timeout=10).json()
+    query = {"media": media["id"], "type": "VideoTranscoding"}  # not its EmbeddingGeneration task
+    tasks = requests.get(f"{base}/api/v1/tasks", params=query, headers=headers, timeout=10).json()
     task = tasks["tasks"][0]
     queued = _seconds_between(task["created_at"], task["started_at"])
     run = _seconds_between(task["started_at"], task["completed_at"])

@@ -67,10 +67,10 @@ def stop_embedded_database(data_dir: Path) -> None:
 
     server = pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
     postmaster = server.get_postmaster_info().process
-    if postmaster.is_running():
-        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+    if postmaster.is_running():  # type: ignore[attr-defined]
+        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)  # type: ignore[attr-defined]
         # pg_ctl returns once the pid file is gone; the process may linger a moment longer.
-        postmaster.wait(10)
+        postmaster.wait(10)  # type: ignore[attr-defined]
 
 
 def embedded_redis_socket(data_dir: Path) -> Path:

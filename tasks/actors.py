@@ -18,18 +18,17 @@ def get_actor(type_name: str) -> dramatiq.Actor:
 def _declare(task_type: TaskType) -> None:
     type_name = task_type.name
 
-    def process(*_doorbell) -> None:
+    def process(*_doorbell: object) -> None:
         process_queue(type_name)
 
     dramatiq.actor(
-        process,
         actor_name=actor_name(type_name),
         queue_name=task_type.queue,
         # The message is only a doorbell: the engine's own retry logic counts, never the broker's.
         max_retries=0,
         # Per-task timeouts are enforced by the engine; this only bounds one claim loop.
         time_limit=(settings.TASK_MAX_TIMEOUT_SECONDS + settings.TASK_CLAIM_LOOP_SECONDS + 60) * 1000,
-    )
+    )(process)
 
 
 registry.on_register(_declare)

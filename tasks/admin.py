@@ -23,7 +23,7 @@ class TaskAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["number", "started_at", "finished_at", "error"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -70,14 +70,14 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.display(description="estimates")
     def estimates(self, task: Task) -> str:
         eta.annotate([task])
-        if task.eta_seconds is not None:
-            return f"done in about {task.eta_seconds} s"
-        if task.queue_position is not None:
-            start = task.estimated_start_seconds
+        if task.eta_seconds is not None:  # type: ignore[attr-defined]
+            return f"done in about {task.eta_seconds} s"  # type: ignore[attr-defined]
+        if task.queue_position is not None:  # type: ignore[attr-defined]
+            start = task.estimated_start_seconds  # type: ignore[attr-defined]
             when = f", starts in about {start} s" if start is not None else ""
-            return f"number {task.queue_position} in the {task.type} queue{when}"
-        if task.estimated_start_seconds is not None:
-            return f"starts in about {task.estimated_start_seconds} s (scheduled)"
+            return f"number {task.queue_position} in the {task.type} queue{when}"  # type: ignore[attr-defined]
+        if task.estimated_start_seconds is not None:  # type: ignore[attr-defined]
+            return f"starts in about {task.estimated_start_seconds} s (scheduled)"  # type: ignore[attr-defined]
         return "-"
 
     @admin.display(description="last queue message sent")

@@ -1,4 +1,4 @@
-"""``services.transition`` for many tasks at once: the engine's batch claims and outcomes.
+"""``states.transition`` for many tasks at once: the engine's batch claims and outcomes.
 
 Same rules and events as one ``transition`` per task, with one UPDATE and one outbox write per
 batch instead of a few queries per task.
@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from mediahub.events.outbox import emit_many
-from tasks import services
+from tasks import states
 from tasks.models import Task
 from tasks.serializers import TaskSerializer
 
@@ -34,7 +34,7 @@ def transition_many(
     fields: set[str] = set()
     names = []
     for task in tasks:
-        moved, event = services.move(task, to, now, {**changes, **(per_task or {}).get(task.pk, {})})
+        moved, event = states.move(task, to, now, {**changes, **(per_task or {}).get(task.pk, {})})
         fields |= moved
         names.append(event)
     varying = {field for changes in (per_task or {}).values() for field in changes}
@@ -48,9 +48,9 @@ def transition_many(
     emit_many([(t.tenant, name, d) for t, name, d in zip(tasks, names, data, strict=True) if name])
     if to in Task.TERMINAL:
         for task in tasks:
-            services.after_terminal(task, finish_batch=False)
+            states.after_terminal(task, finish_batch=False)
         for batch_id in {task.batch_id for task in tasks if task.batch_id}:
-            services.finish_batch_if_done(batch_id)
+            states.finish_batch_if_done(batch_id)
 
 
 def _update_each(tasks: Sequence[Task], fields: list[str]) -> None:

@@ -20,9 +20,9 @@ def actor_name(type_name: str) -> str:
 def ring(type_name: str, delay_seconds: float | None = None) -> bool:
     """Send one doorbell to the type's queue. A failure is logged, not raised: the task row is
     the truth and the sweeper rings again later."""
-    options = {"delay": int(delay_seconds * 1000)} if delay_seconds else {}
+    delay = int(delay_seconds * 1000) if delay_seconds else None
     try:
-        dramatiq.get_broker().get_actor(actor_name(type_name)).send_with_options(**options)
+        dramatiq.get_broker().get_actor(actor_name(type_name)).send_with_options(delay=delay)
     except Exception:  # whatever the broker client raises, the sweeper recovers
         logger.warning("could not ring the %s queue; the sweeper will retry", type_name, exc_info=True)
         return False

@@ -27,7 +27,7 @@ from django.utils import timezone
 from dramatiq.middleware import raise_thread_exception
 
 from mediahub.errors import ApplicationError, RateLimited, Unavailable
-from tasks import bulk, registry, services
+from tasks import bulk, registry, retries, states
 from tasks.context import TaskContext
 from tasks.dispatch import ring, ring_on_commit
 from tasks.errors import PermanentError, TaskCancelled, TaskError, TaskTimeout, WorkerShuttingDown
@@ -49,7 +49,7 @@ shutting_down = threading.Event()
 class _Running:
     ctx: TaskContext
     thread_id: int
-    started_at: datetime
+    started_at: datetime | None
     interrupted: bool = False
 
 
@@ -280,9 +280,9 @@ def _record_successes(successes: list[tuple[_Running, dict[str, Any] | None]]) -
         bulk.transition_many(done, Status.COMPLETED, per_task=results, progress=100)
 
 
-def _owned(task: Task, started_at: datetime) -> Task | None:
+def _owned(task: Task, started_at: datetime | None) -> Task | None:
     """The locked task if this attempt still owns it (not cancelled, deleted or reaped)."""
-    current = services.lock_task(task.pk)
+    current = states.lock_task(task.pk)
     if current is None or current.status != Status.PROCESSING or current.started_at != started_at:
         return None
     return current
@@ -302,12 +302,12 @@ def _record_failure(entry: _Running, exc: Exception) -> None:
         if current is None:
             return
         if isinstance(exc, WorkerShuttingDown):
-            services.transition(current, Status.PENDING, rung_at=timezone.now())
+            states.transition(current, Status.PENDING, rung_at=timezone.now())
             ring_on_commit(current.type)
         elif isinstance(exc, TaskCancelled):
-            services.transition(current, Status.CANCELLED, error=error)
+            states.transition(current, Status.CANCELLED, error=error)
         else:
-            services.fail_or_retry(current, error, permanent=_is_permanent(exc))
+            retries.fail_or_retry(current, error, permanent=_is_permanent(exc))
 
 
 def _is_permanent(exc: Exception) -> bool:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tasks import registry, services
+from tasks import registry, states
 from tasks.dispatch import ring, ring_on_commit
 from tasks.models import Task
 
@@ -30,7 +30,7 @@ def sweep() -> int:
     with transaction.atomic():
         due = Task.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now)
         for task in due.select_for_update(skip_locked=True, of=("self",)).select_related("tenant"):
-            services.transition(task, Status.PENDING, rung_at=now)
+            states.transition(task, Status.PENDING, rung_at=now)
             if not task.blocked and task.type in registry.type_names():
                 ring_on_commit(task.type)
     stale = list(
@@ -72,18 +72,18 @@ def reap() -> int:
             silent = (now - task.heartbeat_at).total_seconds()
             error = f"{WORKER_LOST}: no heartbeat for {silent:.0f} s"
             logger.warning("reaping task %s (%s): %s", task.pk, task.type, error)
-            services.close_open_attempt(task, error)
+            states.close_open_attempt(task, error)
             recent = task.attempts.order_by("-number").values_list("error", flat=True)
             lost = list(recent[:POISON_AFTER_LOST_WORKERS])
             if len(lost) == POISON_AFTER_LOST_WORKERS and all(e.startswith(WORKER_LOST) for e in lost):
-                services.transition(
+                states.transition(
                     task,
                     Status.FAILED,
                     error=f"poison: its worker died {POISON_AFTER_LOST_WORKERS} times in a row while "
                     f"running it (last: {error}); not retried again.",
                 )
             else:
-                services.transition(task, Status.PENDING, rung_at=now)
+                states.transition(task, Status.PENDING, rung_at=now)
                 if task.type in registry.type_names():
                     ring_on_commit(task.type)
             reaped += 1

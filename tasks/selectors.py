@@ -57,7 +57,8 @@ def task_stats(
     """Counts by status and by type (every one present, zeros included), average and p95 run time
     of completed tasks, average wait from runnable to started, and completed / (completed+failed).
     """
-    where, params = ["tenant_id = %s"], [tenant.pk]
+    where = ["tenant_id = %s"]
+    params: list[Any] = [tenant.pk]
     for clause, value in (("type = %s", type_name), ("created_at >= %s", start_date)):
         if value is not None:
             where.append(clause)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -8,7 +9,8 @@ from rest_framework import serializers
 
 from mediahub.api.serializers import BoundedJSONField, StrictFieldsMixin
 from tasks import registry
-from tasks.models import Task
+from tasks.models import Batch, Task
+from tasks.selectors import batch_summary
 
 
 # Plain serializers with explicit fields: they run for every task event a worker emits, and
@@ -97,6 +99,14 @@ class BatchSerializer(serializers.Serializer):
     progress = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+def event_data(obj: Task | Batch) -> dict[str, Any]:
+    """The ``data`` of ``task.*`` events (the task's API representation) and ``batch.*`` events
+    (the summary of ``GET /batches/{id}``)."""
+    if isinstance(obj, Batch):
+        return BatchSerializer(batch_summary(batch=obj)).data
+    return TaskSerializer(obj).data
 
 
 class TaskStatsQuerySerializer(StrictFieldsMixin, serializers.Serializer):

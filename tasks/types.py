@@ -41,7 +41,7 @@ class TaskType(ABC):
         inherit this from ``mediahub.media.tasktypes.MediaTaskType``."""
         return None
 
-    def validate_payload(self, tenant: Tenant, payload: dict[str, Any], media: Model | None) -> None:
+    def validate_payload(self, tenant: Tenant, payload: dict[str, Any], media: Any) -> None:
         """Checks beyond the JSON schema, with what ``media_for`` found (e.g. it exists, it is a
         video). Raise ``mediahub.errors.Invalid({"payload": {"field": ["..."]}})``."""
 

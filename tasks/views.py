@@ -65,7 +65,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         task = services.create_task(
-            tenant=request.user, type_name=data.pop("type"), payload=data.pop("payload"), **data
+            tenant=self.tenant, type_name=data.pop("type"), payload=data.pop("payload"), **data
         )
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
@@ -95,7 +95,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         if not bodies.is_valid():
             errors = {str(i): error for i, error in enumerate(bodies.errors) if error}
             raise serializers.ValidationError({"tasks": errors})
-        batch, tasks = services.create_batch(tenant=request.user, specs=bodies.validated_data)
+        batch, tasks = services.create_batch(tenant=self.tenant, specs=bodies.validated_data)
         body = {"batch": str(batch.pk), "tasks": TaskSerializer(tasks, many=True).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -107,7 +107,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         query.is_valid(raise_exception=True)
         params = query.validated_data
         stats = selectors.task_stats(
-            tenant=request.user,
+            tenant=self.tenant,
             type_name=params.get("type"),
             start_date=params.get("start_date"),
             end_date=params.get("end_date"),

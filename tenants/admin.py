@@ -43,7 +43,7 @@ class TenantForm(forms.ModelForm):
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     fields = ["name", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
     extra = 0
     can_delete = False
     show_change_link = True

@@ -13,7 +13,7 @@ class HasScope(permissions.BasePermission):
         if request.auth is None:
             return False
         self.message = f"This API key lacks the '{required_scope(request, view)}' scope."
-        return request.auth.has_scope(required_scope(request, view))
+        return request.auth.has_scope(required_scope(request, view))  # type: ignore[union-attr]
 
 
 def required_scope(request: Request, view) -> str:

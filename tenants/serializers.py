@@ -77,7 +77,7 @@ class LadderSettingField(serializers.Field):
             tenant = self.context.get("tenant")
             for check in LADDER_NAME_CHECKS:
                 try:
-                    check(tenant, data)
+                    check(tenant, data)  # type: ignore[arg-type]
                 except ValueError as exc:
                     raise serializers.ValidationError(str(exc)) from exc
             return data

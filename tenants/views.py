@@ -21,14 +21,14 @@ class TenantView(ApiView):
 
     @extend_schema(responses=TenantSerializer)
     def get(self, request: Request) -> Response:
-        return Response(TenantSerializer(request.user).data)
+        return Response(TenantSerializer(self.tenant).data)
 
     @extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer)
     def patch(self, request: Request) -> Response:
-        serializer = TenantUpdateSerializer(data=request.data, context={"tenant": request.user})
+        serializer = TenantUpdateSerializer(data=request.data, context={"tenant": self.tenant})
         serializer.is_valid(raise_exception=True)
         tenant = services.update_tenant_settings(
-            tenant=request.user, changes=serializer.validated_data["settings"]
+            tenant=self.tenant, changes=serializer.validated_data["settings"]
         )
         return Response(TenantSerializer(tenant).data)
 
@@ -45,7 +45,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         issued = services.issue_api_key(
-            tenant=request.user, name=data["name"], scopes=data["scopes"], expires_at=data.get("expires_at")
+            tenant=self.tenant, name=data["name"], scopes=data["scopes"], expires_at=data.get("expires_at")
         )
         body = {**ApiKeySerializer(issued.api_key).data, "key": issued.key}
         return idempotency.shown_once(Response(body, status=status.HTTP_201_CREATED))

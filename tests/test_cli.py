@@ -25,6 +25,7 @@ from mediahub.media import storage
 from mediahub.media.models import Media
 from mediahub.search.models import Embedding
 from tasks import services as task_services
+from tasks import states as task_states
 from tasks.context import TaskContext
 from tenants.services import issue_api_key
 from tests.media_files import make_clip
@@ -302,7 +303,7 @@ def test_tasks_watch_draws_a_live_table_in_a_terminal(cli_env, tenant, tmp_path)
             tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 30}
         )
         with transaction.atomic():
-            started = task_services.transition(task_services.lock_task(running.id), "processing")
+            started = task_states.transition(task_states.lock_task(running.id), "processing")
         queued = task_services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 2})
         frame = wait_for(lambda: frame_with(str(running.id), str(queued.id), "1 running, 1 queued"), 60)
         header = next(line for line in frame.splitlines() if "progress" in line)

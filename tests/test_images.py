@@ -367,19 +367,10 @@ def test_video_poster_gets_a_placeholder(api, tenant, tmp_path):
 
 
 @pytest.fixture(params=["s3", "local"])
-def backend(request, tmp_path):
-    if request.param == "s3":
-        yield request.param
-        return
-    storages = {
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "storage"), "allow_overwrite": True},
-        },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    with override_settings(STORAGES=storages):
-        yield request.param
+def backend(request):
+    if request.param == "local":
+        request.getfixturevalue("local_storage")
+    return request.param
 
 
 def derived_keys(media: Media) -> list[str]:

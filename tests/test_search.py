@@ -4,6 +4,7 @@ import io
 
 import numpy as np
 import pytest
+from django.db import transaction
 from django.test import override_settings
 from pypdf import PdfWriter
 
@@ -14,6 +15,7 @@ from mediahub.search.models import Embedding
 from mediahub.search.text import build_text, filename_words, register_text_source
 from mediahub.webhooks.models import Event
 from tasks.models import Task
+from tasks.types import TaskType
 from tests.conftest import client_for
 from tests.embedding_models import CountingMiniLM
 from tests.task_helpers import queue_worker, wait_for
@@ -252,6 +254,25 @@ def test_a_media_without_text_completes_saying_so(tenant, worker):
     task.refresh_from_db()
     assert task.result["reason"] == "no_text" and task.retry_count == 0
     assert Embedding.objects.get(media=media).status == "none"
+
+
+@pytest.mark.skipif(not hasattr(TaskType, "batch_size"), reason="needs the engine's batch claims (issue 14)")
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_embeds_a_backlog_in_one_model_call(tenant, worker, counting_model):
+    """Tasks that become runnable together are claimed together: one model call for all of them."""
+    media = [
+        Media.objects.create(tenant=tenant, type="image", filename=f"p{i}.png", title=f"Holiday photo {i}")
+        for i in range(12)
+    ]
+    with transaction.atomic():  # every doorbell rings only once all twelve rows are committed
+        tasks = [services.request_embedding(media=item) for item in media]
+    all_done()
+    assert counting_model == [12]
+    for task in tasks:
+        task.refresh_from_db()
+        assert task.status == "completed" and task.result["embedded"] is True
+    assert Event.objects.filter(type="task.completed").count() == 12
+    assert Event.objects.filter(type="embedding.completed").count() == 12
 
 
 @pytest.mark.django_db(transaction=True)

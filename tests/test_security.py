@@ -14,7 +14,6 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 from django.core.management import CommandError, call_command
-from django.test import override_settings
 
 from mediahub.media import playback
 from mediahub.media.models import Media
@@ -44,19 +43,6 @@ class Api:
 @pytest.fixture
 def http(live_server, tenant) -> Api:
     return Api(live_server.url, issue_api_key(tenant=tenant, name="test", scopes=["admin"]).key)
-
-
-@pytest.fixture
-def local_storage(tmp_path):
-    storages = {
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "storage"), "allow_overwrite": True},
-        },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    with override_settings(STORAGES=storages):
-        yield tmp_path / "storage"
 
 
 def decoded(token: str) -> bytes:

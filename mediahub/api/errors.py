@@ -114,8 +114,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = error_body("invalid_input", f"Invalid input: {fields}.", details)
     else:
         code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
-        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        details = {"retry_after_seconds": exc.wait} if isinstance(exc, exceptions.Throttled) else None
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)  # type: ignore[attr-defined]
+        details = {"retry_after_seconds": exc.wait} if isinstance(exc, exceptions.Throttled) else None  # type: ignore[assignment, attr-defined]
         body = error_body(code, message, details)
     response.data = body
     return response

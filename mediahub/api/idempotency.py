@@ -53,7 +53,7 @@ class Replay(Exception):
 
     def response(self) -> HttpResponse:
         response = HttpResponse(
-            crypto.decrypt(bytes(self.record.response_body)),
+            crypto.decrypt(bytes(self.record.response_body)),  # type: ignore[arg-type]
             status=self.record.response_status,
             content_type=self.record.response_content_type or None,
         )
@@ -139,9 +139,9 @@ def finish(record: IdempotencyRecord, response: HttpResponseBase) -> None:
         return
     if hasattr(response, "render"):
         response.render()
-    body = response.content
+    body = response.content  # type: ignore[attr-defined]
     if getattr(response, SHOWN_ONCE_ATTRIBUTE, False) and response.status_code < 400:
-        body = json.dumps({"id": str(response.data["id"]), "secret_omitted": True}).encode()
+        body = json.dumps({"id": str(response.data["id"]), "secret_omitted": True}).encode()  # type: ignore[attr-defined]
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         state=IdempotencyRecord.State.COMPLETED,
         response_status=response.status_code,

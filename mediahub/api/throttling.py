@@ -60,4 +60,4 @@ class TenantRateThrottle(BaseThrottle):
         return bool(allowed)
 
     def wait(self) -> int:
-        return self.wait_seconds
+        return self.wait_seconds  # type: ignore[has-type]

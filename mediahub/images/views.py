@@ -119,7 +119,7 @@ class SigningKeyView(ApiView):
 
     @extend_schema(summary="The tenant's key for signing transform URLs", responses=SigningKeySerializer)
     def get(self, request: Request) -> Response:
-        return Response(_key_body(signing.current_key(request.user)))
+        return Response(_key_body(signing.current_key(self.tenant)))
 
 
 class SigningKeyRotateView(ApiView):
@@ -131,7 +131,7 @@ class SigningKeyRotateView(ApiView):
         responses=SigningKeySerializer,
     )
     def post(self, request: Request) -> Response:
-        return Response(_key_body(signing.rotate_key(request.user)))
+        return Response(_key_body(signing.rotate_key(self.tenant)))
 
 
 def _key_body(key) -> dict:

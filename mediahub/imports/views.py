@@ -16,6 +16,6 @@ class MediaImportView(ApiView):
     def post(self, request: Request) -> Response:
         serializer = MediaImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        started = start_import(tenant=request.user, **serializer.validated_data)
+        started = start_import(tenant=self.tenant, **serializer.validated_data)
         body = {**MediaSerializer(started.media, context={"request": request}).data, "task": started.task.id}
         return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -31,4 +31,4 @@ class PlaybackTokenAuthentication(authentication.BaseAuthentication):
         tenant = Tenant.objects.filter(id=claims["t"]).first() if claims else None
         if tenant is None:
             raise exceptions.AuthenticationFailed("The playback token is invalid or has expired.")
-        return tenant, PlaybackGrant(claims["m"], token)
+        return tenant, PlaybackGrant(claims["m"], token)  # type: ignore[index]

@@ -76,14 +76,14 @@ def _serve(
             refused["Content-Range"] = f"bytes */{size}"
             return refused
         start, end = span
-        response = StreamingHttpResponse(_read_span(path, start, end), status=206)
+        response = StreamingHttpResponse(_read_span(path, start, end), status=206)  # type: ignore[assignment]
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
         if download_name:
-            response["Content-Disposition"] = content_disposition_header(True, download_name)
+            response["Content-Disposition"] = content_disposition_header(True, download_name)  # type: ignore[assignment]
     response["Content-Type"] = content_type or content_type_for(path.name) or "application/octet-stream"
     response["Accept-Ranges"] = "bytes"
-    return response
+    return response  # type: ignore[return-value]
 
 
 def _byte_span(requested: re.Match, size: int) -> tuple[int, int] | None:

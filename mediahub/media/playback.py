@@ -95,9 +95,9 @@ def playable_master(media: Media, base: str, token: str) -> str:
         for t in subtitle_tracks(media)
     ]
     return build_master(
-        media.hls["renditions"],
+        media.hls["renditions"],  # type: ignore[index]
         lambda name: variant_url(media, name, base, token),
-        segment_type=media.hls.get("segment_type", "mpegts"),
+        segment_type=media.hls.get("segment_type", "mpegts"),  # type: ignore[union-attr]
         subtitles=subtitles,
     )
 
@@ -105,7 +105,7 @@ def playable_master(media: Media, base: str, token: str) -> str:
 def find_rendition(media: Media, name: str) -> dict[str, Any] | None:
     """A rendition of the master, or one only an early master listed (players that loaded it
     keep playing after the ladder is published)."""
-    listed = [*media.hls["renditions"], *media.hls.get("early", [])]
+    listed = [*media.hls["renditions"], *media.hls.get("early", [])]  # type: ignore[index, union-attr]
     return next((r for r in listed if r["name"] == name), None)
 
 
@@ -124,7 +124,7 @@ def playable_captions(media: Media, track: SubtitleTrack) -> str:
     """The track's WebVTT file with the ``X-TIMESTAMP-MAP`` header that aligns its cue times with
     the segments' timeline (Safari needs it; hls.js honours it)."""
     text = storage.get_store().read_bytes(track.vtt_key).decode()
-    start = TIMELINE_START_90K.get(media.hls.get("segment_type", "mpegts"), 0)
+    start = TIMELINE_START_90K.get(media.hls.get("segment_type", "mpegts"), 0)  # type: ignore[union-attr]
     first, _, rest = text.partition("\n")
     return f"{first}\nX-TIMESTAMP-MAP=MPEGTS:{start},LOCAL:00:00:00.000\n{rest}"
 

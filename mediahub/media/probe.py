@@ -188,7 +188,7 @@ def keyframe_times(path: Path, demuxer: str, *, within_seconds: float = 120.0) -
                     times.append(at)
     except (av.FFmpegError, OSError, ValueError, IndexError) as exc:
         raise ProbeError(ffmpeg_input.scrub_paths(str(exc))) from exc
-    return sorted(times)
+    return sorted(times)  # type: ignore[arg-type]
 
 
 def video_stream(probe: dict[str, Any]) -> dict[str, Any] | None:

@@ -40,7 +40,11 @@ class HashingUploadHandler(FileUploadHandler):
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)
         self.file = TemporaryUploadedFile(
-            self.file_name, self.content_type, 0, self.charset, self.content_type_extra
+            self.file_name,  # type: ignore[arg-type]
+            self.content_type,
+            0,
+            self.charset,
+            self.content_type_extra,
         )
         self.digest = hashlib.sha256()
         self.received = 0
@@ -60,7 +64,7 @@ class HashingUploadHandler(FileUploadHandler):
     def file_complete(self, file_size: int) -> TemporaryUploadedFile:
         self.file.seek(0)
         self.file.size = file_size
-        self.file.sha256 = self.digest.hexdigest()
+        self.file.sha256 = self.digest.hexdigest()  # type: ignore[attr-defined]
         return self.file
 
 
@@ -68,7 +72,7 @@ def limit_for(kind: str | None, limits: dict[str, int]) -> int:
     """The size limit of a sniffed kind; audio/video containers get the larger of both limits."""
     if kind == "av":
         return max(limits["video"], limits["audio"])
-    return limits.get(kind, max(limits.values()))
+    return limits.get(kind, max(limits.values()))  # type: ignore[arg-type]
 
 
 def _too_large(limit: int) -> MediaTooLarge:

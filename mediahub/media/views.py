@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from mediahub.api.views import ApiView, TenantScopedAPIView, TenantScopedViewSet
 from mediahub.errors import Conflict, NotFound, Unavailable
@@ -46,7 +47,7 @@ def ingested_response(ingested: services.Ingested, request: Request) -> Response
     return Response(body, status=status.HTTP_200_OK if ingested.duplicate else status.HTTP_201_CREATED)
 
 
-class StorageErrorsMixin:
+class StorageErrorsMixin(APIView):
     """A storage outage is answered ``503`` with ``Retry-After`` (API.md), not as a server bug."""
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -55,7 +56,7 @@ class StorageErrorsMixin:
             exc = Unavailable(
                 "Storage is unavailable; try again shortly.", details={"down": ["storage"]}, retry_after=5
             )
-        return super().handle_exception(exc)  # type: ignore[misc]
+        return super().handle_exception(exc)
 
 
 class MediaCollectionView(StorageErrorsMixin, mixins.ListModelMixin, TenantScopedAPIView):
@@ -75,7 +76,7 @@ class MediaCollectionView(StorageErrorsMixin, mixins.ListModelMixin, TenantScope
         # Set before anything reads the body (idempotency fingerprints it). The limits are read
         # lazily: the tenant is known only once authentication has run.
         request._request.upload_handlers = [
-            handler(lambda: services.upload_limits(tenant=request.user))
+            handler(lambda: services.upload_limits(tenant=self.tenant))
             for handler in self.upload_handler_classes
         ]
         super().initial(request, *args, **kwargs)
@@ -92,7 +93,7 @@ class MediaCollectionView(StorageErrorsMixin, mixins.ListModelMixin, TenantScope
         data = serializer.validated_data
         upload = data["file"]
         ingested = services.ingest_file(
-            tenant=request.user,
+            tenant=self.tenant,
             path=Path(upload.temporary_file_path()),
             fields=_media_fields(upload.name, data),
             sha256=upload.sha256,
@@ -223,7 +224,7 @@ class DirectUploadView(StorageErrorsMixin, ApiView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         ticket = services.start_direct_upload(
-            tenant=request.user,
+            tenant=self.tenant,
             fields=_media_fields(data["filename"], data),
             size_bytes=data["size_bytes"],
             content_type=data["content_type"],

@@ -21,12 +21,12 @@ class PresetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
     def get_queryset(self):
         # Not TenantScopedMixin's filter: system presets (no tenant) are visible too.
         kind = self.request.query_params.get("kind") if self.action == "list" else None
-        return visible_presets(tenant=self.request.user, kind=kind or None)
+        return visible_presets(tenant=self.tenant, kind=kind or None)
 
     @extend_schema(request=PresetWriteSerializer, responses={201: PresetSerializer})
     def create(self, request: Request) -> Response:
         fields = _validated(request.data)
-        preset = services.create_preset(tenant=request.user, fields=fields)
+        preset = services.create_preset(tenant=self.tenant, fields=fields)
         return Response(PresetSerializer(preset).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PresetWriteSerializer, responses=PresetSerializer)

@@ -29,7 +29,7 @@ class SearchView(ApiView):
             metadata=metadata_filters(request.query_params),
         )
         page = search_media(
-            tenant=request.user, query=data["q"], filters=filters, limit=data["limit"], offset=data["offset"]
+            tenant=self.tenant, query=data["q"], filters=filters, limit=data["limit"], offset=data["offset"]
         )
         body = {"results": page.hits, "total": page.total, "limit": data["limit"], "offset": data["offset"]}
         return Response(SearchResponseSerializer(body, context={"request": request}).data)

@@ -46,8 +46,8 @@ class EventStreamView(ApiView):
     def get(self, request: Request) -> StreamingHttpResponse:
         filters = service.parse_filters(request.query_params.get("types"), request.query_params.get("media"))
         last_event_id = request.headers.get("Last-Event-ID") or request.query_params.get("last_event_id")
-        after = service.resume_point(request.user, last_event_id)
-        return event_stream_response(service.open_stream(request.user, filters, after))
+        after = service.resume_point(self.tenant, last_event_id)
+        return event_stream_response(service.open_stream(self.tenant, filters, after))
 
 
 def event_stream_response(frames: Iterator[bytes]) -> StreamingHttpResponse:

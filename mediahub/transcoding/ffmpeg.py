@@ -61,7 +61,7 @@ def build_hls_command(ffmpeg: str, job: HlsJob) -> list[str]:
             # Capped VBR at the rung's bitrate, or (quality ladders) constant quality capped there.
             target = [f"-crf:v:{i}", str(r.crf)] if r.crf is not None else [f"-b:v:{i}", f"{r.video_kbps}k"]
             argv += [*target, f"-maxrate:v:{i}", f"{r.video_kbps}k"]
-            argv += [f"-bufsize:v:{i}", f"{2 * r.video_kbps}k"]
+            argv += [f"-bufsize:v:{i}", f"{2 * r.video_kbps}k"]  # type: ignore[operator]
     if job.has_audio:
         argv += ["-c:a", "aac", "-ac", "2"]
         for i, r in enumerate(job.renditions[:audio_outputs]):

@@ -160,7 +160,7 @@ class LadderJob:
         return None
 
     def source_rendition(self) -> Rendition:
-        width, height = probe.display_size(probe.video_stream(self.info))
+        width, height = probe.display_size(probe.video_stream(self.info))  # type: ignore[arg-type]
         return Rendition(fast_start.SOURCE_RENDITION, width, height, None, None)
 
     def encode(
@@ -267,7 +267,7 @@ class SegmentUploader:
         self.pattern = f"*.{ffmpeg.SEGMENT_EXTENSIONS[segment_type]}"
         self.pool = ThreadPoolExecutor(UPLOAD_THREADS)
         self.submitted: set[Path] = set()
-        self.futures = []
+        self.futures = []  # type: ignore[var-annotated]
 
     def __enter__(self) -> SegmentUploader:
         return self
@@ -341,7 +341,7 @@ def _poster(ctx, store, media: Media, source: Path, info, planned: list[Renditio
         info["demuxer"],
         output,
         min(1.0, duration / 2),
-        (largest.width, largest.height),
+        (largest.width, largest.height),  # type: ignore[arg-type]
     )
     result = ctx.run_process(argv)
     if result.returncode != 0 or not output.exists():

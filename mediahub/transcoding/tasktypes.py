@@ -64,9 +64,11 @@ class VideoTranscoding(MediaTaskType):
         return transcode(ctx, media)
 
     def on_completed(self, task: Task) -> None:
-        if task.media is not None:
+        if task.media is not None and task.result is not None:
             services.mark_ready(
-                media=task.media, hls=task.result["hls"], poster_key=task.result["poster_key"]
+                media=task.media,
+                hls=task.result["hls"],
+                poster_key=task.result["poster_key"],
             )
 
     def on_failed(self, task: Task) -> None:

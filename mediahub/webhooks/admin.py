@@ -47,7 +47,7 @@ class EndpointAdmin(admin.ModelAdmin):
 class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     fields = ["number", "started_at", "response_status", "duration_ms", "error", "response_body"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
     extra = 0
     can_delete = False
 

@@ -221,7 +221,7 @@ def event_body(event: Event) -> bytes:
 def signing_secrets(endpoint: Endpoint, now: datetime) -> list[str]:
     """The current secret, plus the previous one while a rotation's overlap lasts."""
     secrets = [signing.decrypt_secret(endpoint.secret_encrypted)]
-    if endpoint.previous_secret_encrypted and endpoint.previous_secret_expires_at > now:
+    if endpoint.previous_secret_encrypted and endpoint.previous_secret_expires_at > now:  # type: ignore[operator]
         secrets.append(signing.decrypt_secret(endpoint.previous_secret_encrypted))
     return secrets
 
@@ -285,7 +285,7 @@ def record(delivery: Delivery, started_at: datetime, outcome: transport.Outcome)
         )
         _record_endpoint_health(delivery.endpoint_id, outcome.succeeded, now)
         if rides_broker:
-            delay_ms = int(delay.total_seconds() * 1000)
+            delay_ms = int(delay.total_seconds() * 1000)  # type: ignore[union-attr]
             transaction.on_commit(lambda: ring([delivery.pk], delay_ms=delay_ms))
 
 

@@ -30,7 +30,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         endpoint, secret = services.create_endpoint(
-            tenant=request.user,
+            tenant=self.tenant,
             url=data["url"],
             events=data["events"],
             description=data.get("description", ""),
@@ -79,9 +79,7 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     required_scope = "admin"
 
     def get_queryset(self):
-        endpoint = get_object_or_404(
-            Endpoint.objects.for_tenant(self.request.user), pk=self.kwargs["endpoint_id"]
-        )
+        endpoint = get_object_or_404(Endpoint.objects.for_tenant(self.tenant), pk=self.kwargs["endpoint_id"])
         return super().get_queryset().filter(endpoint=endpoint)
 
     @extend_schema(request=None, responses={202: DeliverySerializer})

@@ -34,7 +34,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         # Our lines must not wait in a pipe's buffer behind the children's (logs, tests).
-        sys.stdout.reconfigure(line_buffering=True)
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         data_dir = settings.DATA_DIR
         host = os.environ.get("HOST", "127.0.0.1")
         port = os.environ.get("PORT", "8000")
