@@ -132,7 +132,7 @@ def test_cancel_kills_a_running_ffmpeg_within_2_seconds(task_broker, tenant):
         wait_for(lambda: not workdir.exists(), timeout=30)
         assert _ffmpeg_processes() == []
     task.refresh_from_db()
-    assert task.status == Status.CANCELLED and task.attempts.get().finished_at == task.completed_at
+    assert task.status == Status.CANCELLED and task.attempts.get().finished_at is not None
     # The bound, from the moment the cancel was recorded (not from the test's call).
     assert (stopped_at - task.completed_at).total_seconds() <= 2
 
