@@ -98,6 +98,15 @@ def test_ops_parse_into_one_canonical_spelling():
         parse("/-/".join(["-/invert"] * 5), max_ops=4)
 
 
+def test_frame_takes_any_time_up_to_its_bound():
+    # A frame 3 h into a long video is valid: its digits were once capped at 9999 s.
+    assert canonical(parse("-/frame/10800.5", max_ops=16)) == "-/frame/10800.5"
+    assert canonical(parse("-/frame/864000", max_ops=16)) == "-/frame/864000"
+    with pytest.raises(OpError) as beyond:
+        parse("-/frame/864001", max_ops=16)
+    assert "between" in str(beyond.value)
+
+
 def test_render_gate_refuses_beyond_its_slots_and_line():
     gate = Gate(workers=1, queue=1)
     entered, release = threading.Event(), threading.Event()

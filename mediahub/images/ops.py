@@ -26,7 +26,7 @@ QUALITY_NAMES = {"lightest": 50, "fast": 55, "low": 60, "lighter": 70, "medium":
 STRETCH_MODES = ("off", "on", "fill")
 DEFAULT_WATERMARK = ("southeast", 25, 50)  # position, size in % of the width, opacity in %
 SIZE = re.compile(r"^(\d{1,6})?x(\d{1,6})?$")
-NUMBER = re.compile(r"^-?\d{1,4}(\.\d{1,3})?$")
+NUMBER = re.compile(r"^-?\d{1,6}(\.\d{1,3})?$")  # the bounds are checked per op
 
 
 class OpError(ValueError):
