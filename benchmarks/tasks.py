@@ -5,11 +5,16 @@
 
 Runs on the same real services as the test suite (a fresh embedded PostgreSQL, a private RabbitMQ
 vhost, a Redis key prefix; see ``tests/services.py``) with the default worker setup of the queue
-(``tasks.workers.worker_process_argvs()``, i.e. one process per core x 8 threads) for the test-only
-``TestEcho`` type, in a separate process. It reports:
+(``tasks.workers.worker_argv``, i.e. one process per core x 8 threads) for the test-only
+``TestEcho`` types, in a separate process. It reports:
 
+- the queries of one claimed batch (claim to recorded outcomes);
 - dispatch latency: one task at a time on idle workers, ``created_at`` → ``started_at`` p50/p95;
-- drain rate: N trivial tasks created in one transaction, tasks/s from commit to the last one done;
+- drain rate: N trivial tasks created in one transaction, tasks/s from commit to the last one done,
+  for ``TestEchoBatched`` (``batch_size`` 20) and ``TestEcho`` (``batch_size`` 1), as a ratio to
+  bare Dramatiq: a no-op actor (``benchmarks/bare_dramatiq.py``) on the same broker with the same
+  processes and threads, its N messages queued first and drained by a fresh worker command (first
+  to last message run);
 - API: ``GET /tasks?limit=50`` and ``GET /tasks/stats`` p50/p95 for one tenant, with 100,000 tasks
   across 10 tenants bulk-inserted (in-process Django test client: view + database time).
 """
@@ -33,6 +38,7 @@ os.environ["TASK_TYPE_MODULES"] = "tests.tasktypes"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import tests.services  # noqa: E402, F401 - starts/points at the real services, like the tests
+from tests.waiting import wait_for  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediahub.settings")
 
@@ -50,42 +56,103 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
 
-    from tasks.workers import worker_process_argvs
+    from tasks import registry
+    from tasks.workers import worker_argv
     from tenants.services import create_tenant
 
-    (argv,) = [a for a in worker_process_argvs() if "test_echo" in a]
-    print(f"broker: {args.broker}; worker: {' '.join(argv[1:])}")
-    worker = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    processes, threads = settings.TASK_WORKER_PROCESSES, settings.TASK_WORKER_THREADS
+    print(f"broker: {args.broker}; {processes} worker processes x {threads} threads; load {load()}")
+    bare = bare_dramatiq(args.drain_tasks, processes, threads)
     tenant, _ = create_tenant(name="Benchmark")
+    query_profile(tenant)
+    argv = worker_argv(["test_echo", "test_echo_batched"], processes, threads)
+    worker = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
     try:
-        wait_done(tenant, [create(tenant, 0)], timeout=120)  # warm-up: the worker is up
+        wait_done([create(tenant, 0)], timeout=120)  # warm-up: the worker is up
         latency(tenant, args.latency_tasks)
-        drain(tenant, args.drain_tasks)
+        for type_name in ("TestEchoBatched", "TestEcho"):
+            rate = drain(tenant, args.drain_tasks, type_name)
+            print(
+                f"drain: {args.drain_tasks} tasks at {rate:.0f} tasks/s = {100 * rate / bare:.1f} % of bare "
+                f"Dramatiq ({bare:.0f} messages/s) [{type_name}, batch_size "
+                f"{registry.get_type(type_name).batch_size}]; load {load()}"
+            )
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(30)
     api(args.api_rows)
 
 
-def create(tenant, value):
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def bare_dramatiq(n: int, processes: int, threads: int) -> float:
+    """Messages/s of a no-op actor on the same broker with the same processes and threads: the
+    messages are queued first, then a worker command drains them."""
+    import dramatiq
+    import redis
+
+    original = dramatiq.get_broker()
+    from benchmarks import bare_dramatiq as bare
+
+    dramatiq.set_broker(original)  # the engine's doorbells stay on the project's broker
+    counter = redis.Redis.from_url(os.environ["REDIS_URL"])
+    counter.delete(bare.KEY, f"{bare.KEY}:first", f"{bare.KEY}:last")
+    for _ in range(n):
+        bare.noop.send(n)
+    argv = [sys.executable, "-m", "dramatiq", "--processes", str(processes), "--threads", str(threads)]
+    argv += ["--queues", "bare_noop", "--", "benchmarks.bare_dramatiq"]
+    worker = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    try:
+        wait_for(lambda: counter.get(f"{bare.KEY}:last"), timeout=600, interval=0.1, what="bare Dramatiq")
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+    seconds = float(counter.get(f"{bare.KEY}:last")) - float(counter.get(f"{bare.KEY}:first"))
+    return (n - 1) / seconds
+
+
+def query_profile(tenant) -> None:
+    """The queries of one claimed batch of 20 short tasks, from claim to recorded outcomes."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from tasks import engine, registry
+
+    with transaction.atomic():
+        tasks = [create(tenant, i, "TestEchoBatched") for i in range(20)]
+    with CaptureQueriesContext(connection) as queries:
+        claimed = engine.claim_batch("TestEchoBatched", 20)
+        engine.run_claimed(registry.get_type("TestEchoBatched"), claimed)
+    assert len(claimed) == 20
+    wait_done(tasks, timeout=10)
+    print(f"queries for a batch of 20 tasks, claim to outcome: {len(queries)}")
+    for query in queries:
+        print(f"  {' '.join(query['sql'].split())[:110]}")
+
+
+def create(tenant, value, type_name: str = "TestEcho"):
     from tasks.services import create_task
 
-    return create_task(tenant=tenant, type_name="TestEcho", payload={"value": value})
+    return create_task(tenant=tenant, type_name=type_name, payload={"value": value})
 
 
-def wait_done(tenant, tasks, timeout: float) -> None:
+def wait_done(tasks, timeout: float) -> None:
     from tasks.models import Task
 
     ids = [t.pk for t in tasks]
-    deadline = time.monotonic() + timeout
-    while Task.objects.filter(pk__in=ids, status="completed").count() < len(ids):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"tasks not done within {timeout} s")
-        time.sleep(0.002 if len(ids) == 1 else 0.2)
+    wait_for(
+        lambda: Task.objects.filter(pk__in=ids, status="completed").count() == len(ids),
+        timeout=timeout,
+        interval=0.002 if len(ids) == 1 else 0.2,
+        what=f"{len(ids)} tasks",
+    )
 
 
 def latency(tenant, n: int) -> None:
@@ -94,7 +161,7 @@ def latency(tenant, n: int) -> None:
     samples = []
     for i in range(n):
         task = create(tenant, i)
-        wait_done(tenant, [task], timeout=30)
+        wait_done([task], timeout=30)
         task = Task.objects.get(pk=task.pk)
         samples.append((task.started_at - task.created_at).total_seconds() * 1000)
     print(
@@ -103,7 +170,8 @@ def latency(tenant, n: int) -> None:
     )
 
 
-def drain(tenant, n: int) -> None:
+def drain(tenant, n: int, type_name: str) -> float:
+    """Tasks/s from the commit of ``n`` tasks created in one transaction to the last one done."""
     from django.db import transaction
     from django.db.models import Max
     from django.utils import timezone
@@ -111,12 +179,11 @@ def drain(tenant, n: int) -> None:
     from tasks.models import Task
 
     with transaction.atomic():
-        tasks = [create(tenant, i) for i in range(n)]
+        tasks = [create(tenant, i, type_name) for i in range(n)]
         committed = timezone.now()
-    wait_done(tenant, tasks, timeout=600)
+    wait_done(tasks, timeout=600)
     last = Task.objects.filter(pk__in=[t.pk for t in tasks]).aggregate(m=Max("completed_at"))["m"]
-    seconds = (last - committed).total_seconds()
-    print(f"drain: {n} tasks in {seconds:.2f} s = {n / seconds:.0f} tasks/s")
+    return n / (last - committed).total_seconds()
 
 
 def api(rows: int) -> None:

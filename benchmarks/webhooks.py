@@ -4,7 +4,7 @@
 
 Runs on the same real services as the test suite (a fresh embedded PostgreSQL, a private RabbitMQ
 vhost, a Redis key prefix; see ``tests/services.py``) with the default worker setup of the
-``webhooks`` queue (``tasks.workers.worker_process_argvs()``, as ``manage.py up`` runs it) in a
+``webhooks`` queue (``tasks.workers.worker_argv``, sized as ``manage.py up`` sizes it) in a
 separate process. The receiver (same process as the producer) verifies every request with the
 ``standardwebhooks`` package. It reports:
 
@@ -60,9 +60,11 @@ def main() -> None:
     endpoint, secret = services.create_endpoint(tenant=tenant, url=receiver.url, events=["*"])
     verifier = Webhook(secret)
 
-    from tasks.workers import worker_process_argvs
+    from django.conf import settings
 
-    (argv,) = [argv for argv in worker_process_argvs() if argv[argv.index("--queues") + 1] == "webhooks"]
+    from tasks.workers import worker_argv
+
+    argv = worker_argv(["webhooks"], settings.TASK_WORKER_PROCESSES, settings.TASK_WORKER_THREADS)
     worker = subprocess.Popen(
         argv,
         cwd=ROOT,

@@ -143,9 +143,11 @@ TASK_MAX_TIMEOUT_SECONDS = env.int("TASK_MAX_TIMEOUT_SECONDS", default=6 * 3600)
 TASK_CLAIM_LOOP_SECONDS = env.int("TASK_CLAIM_LOOP_SECONDS", default=30)
 # Workers poll for cancels this often and write heartbeats at the slower rate.
 TASK_WATCH_INTERVAL_SECONDS = env.float("TASK_WATCH_INTERVAL_SECONDS", default=0.3)
-TASK_HEARTBEAT_SECONDS = env.float("TASK_HEARTBEAT_SECONDS", default=5.0)
-# A processing task without a heartbeat for this long belongs to a dead worker: the reaper retries it.
-TASK_HEARTBEAT_TIMEOUT_SECONDS = env.float("TASK_HEARTBEAT_TIMEOUT_SECONDS", default=60.0)
+TASK_HEARTBEAT_SECONDS = env.float("TASK_HEARTBEAT_SECONDS", default=2.0)
+# A processing task without a heartbeat for this long (its lease) belongs to a dead worker: the reaper,
+# running every TASK_REAP_INTERVAL_SECONDS, requeues it. A dead worker is noticed within their sum.
+TASK_HEARTBEAT_TIMEOUT_SECONDS = env.float("TASK_HEARTBEAT_TIMEOUT_SECONDS", default=10.0)
+TASK_REAP_INTERVAL_SECONDS = env.float("TASK_REAP_INTERVAL_SECONDS", default=2.0)
 TASK_SWEEP_INTERVAL_SECONDS = env.float("TASK_SWEEP_INTERVAL_SECONDS", default=5.0)
 # Runnable tasks whose doorbell is older than this are rung again by the sweeper.
 TASK_RERING_AFTER_SECONDS = env.float("TASK_RERING_AFTER_SECONDS", default=30.0)
@@ -284,13 +286,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "mediahub.api.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON bodies only (API.md); the upload view (POST /media) takes multipart itself.
+    "DEFAULT_PARSER_CLASSES": ["mediahub.api.parsers.JSONParser"],
+    # The test client sends what the API takes: JSON unless a test asks for multipart.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_CLASSES": ["mediahub.api.throttling.TenantRateThrottle"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["mediahub.api.filtering.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "mediahub.api.pagination.LimitOffsetPagination",
     "DEFAULT_SCHEMA_CLASS": "mediahub.api.schema.AutoSchema",
     "DEFAULT_METADATA_CLASS": "mediahub.api.metadata.ApiMetadata",
@@ -307,6 +308,8 @@ SPECTACULAR_SETTINGS = {
     # The schema and Swagger UI are public; a stale Authorization header must not make them 401.
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The schema says what the validators enforce: a non-blank string has minLength 1.
+    "ENFORCE_NON_BLANK_FIELDS": True,
     # Swagger UI from the installed sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -355,7 +358,7 @@ WEBHOOKS_EVENT_RETENTION_DAYS = env.int("WEBHOOKS_EVENT_RETENTION_DAYS", default
 # scheduler imports no app.
 PERIODIC_JOBS = {
     "tasks.sweep": (TASK_SWEEP_INTERVAL_SECONDS, "tasks.maintenance.sweep"),
-    "tasks.reap": (TASK_SWEEP_INTERVAL_SECONDS, "tasks.maintenance.reap"),
+    "tasks.reap": (TASK_REAP_INTERVAL_SECONDS, "tasks.maintenance.reap"),
     "api.purge_idempotency_records": (3600, "mediahub.api.idempotency.purge_expired"),
     "webhooks.sweep": (WEBHOOKS_SWEEP_INTERVAL_SECONDS, "mediahub.webhooks.delivery.sweep_deliveries"),
     "webhooks.purge": (3600, "mediahub.webhooks.delivery.purge_old_events"),

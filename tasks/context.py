@@ -7,8 +7,10 @@ import contextlib
 import logging
 import os
 import queue
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections import deque
@@ -40,17 +42,33 @@ class ProcessResult:
 
 
 class TaskContext:
-    def __init__(self, task: Task, workdir: Path):
+    def __init__(self, task: Task, workdir_root: str | None = None):
         self.task = task
         self.tenant = task.tenant
         self.payload: dict[str, Any] = task.payload
-        self.workdir = workdir
+        self._workdir_root = workdir_root
+        self._workdir: Path | None = None
         self.deadline = time.monotonic() + task.timeout_seconds
+        # True while the type's code runs for this task: only then may the engine interrupt the
+        # thread for it (the default ``run_batch`` sets it around each ``run``).
+        self.in_run = False
         # Set by the engine's watcher thread: the exception class that ends this attempt.
         self.stop_reason: type[TaskError] | None = None
         self.stop_requested_at: float | None = None
         self._progress = task.progress
         self._progress_written_at = 0.0
+
+    @property
+    def workdir(self) -> Path:
+        """This attempt's own folder, created on first use; the engine removes it afterwards."""
+        if self._workdir is None:
+            prefix = f"mediahub-task-{self.task.pk}-"
+            self._workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=self._workdir_root))
+        return self._workdir
+
+    def remove_workdir(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
     def request_stop(self, reason: type[TaskError]) -> None:
         if self.stop_reason is None:

@@ -30,4 +30,18 @@ def ring(type_name: str, delay_seconds: float | None = None) -> bool:
 
 
 def ring_on_commit(type_name: str, delay_seconds: float | None = None) -> None:
-    transaction.on_commit(partial(ring, type_name, delay_seconds))
+    """Ring once the current transaction commits; once per type and delay however many tasks the
+    transaction makes runnable (the first worker to claim a full batch wakes the next)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        ring(type_name, delay_seconds)
+        return
+    # Django starts a new list of commit hooks after each commit or rollback: a set kept beside
+    # the list is valid exactly as long as that list is.
+    hooks, rung = getattr(connection, "_task_doorbells", (None, set()))
+    if hooks is not connection.run_on_commit:
+        rung = set()
+        connection._task_doorbells = (connection.run_on_commit, rung)
+    if (type_name, delay_seconds) not in rung:
+        rung.add((type_name, delay_seconds))
+        transaction.on_commit(partial(ring, type_name, delay_seconds))

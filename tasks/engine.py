@@ -1,4 +1,5 @@
-"""The worker side: claim the best runnable task of a type, run it, record the outcome.
+"""The worker side: claim a batch of the best runnable tasks of a type, run them, record the
+outcomes (each in bulk where it can).
 
 Each worker process also runs one watcher thread that polls the database for its running tasks:
 a task cancelled, deleted or taken over (status or ``started_at`` changed) is stopped, and the
@@ -7,30 +8,31 @@ others get their heartbeat.
 
 from __future__ import annotations
 
+import json
 import logging
-import shutil
-import tempfile
+import operator
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from functools import reduce
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Count, Max, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Count, OuterRef, Q, Subquery, prefetch_related_objects
 from django.utils import timezone
 from dramatiq.middleware import raise_thread_exception
 
 from mediahub.errors import ApplicationError, RateLimited, Unavailable
-from tasks import registry, retries, states
+from tasks import bulk, registry, retries, states
 from tasks.context import TaskContext
 from tasks.dispatch import ring, ring_on_commit
 from tasks.errors import PermanentError, TaskCancelled, TaskError, TaskTimeout, WorkerShuttingDown
 from tasks.models import Task, TaskAttempt
+from tasks.types import TaskType
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,6 @@ class _Running:
     ctx: TaskContext
     thread_id: int
     started_at: datetime | None
-    in_run: bool = False
     interrupted: bool = False
 
 
@@ -56,21 +57,41 @@ _running: dict[uuid.UUID, _Running] = {}
 _running_lock = threading.Lock()
 _watcher: threading.Thread | None = None
 
+# The database is briefly away (a restart, a failover): how long a worker keeps trying to record
+# an outcome, and when a doorbell that could not claim rings again.
+DB_RETRY_SECONDS = 60.0
+DB_RETRY_RING_DELAY_SECONDS = 2.0
+
 
 def process_queue(type_name: str) -> None:
-    """What a doorbell does: run runnable tasks of the type back to back until none is left,
-    the worker stops, or the claim loop's time is up (then ring again for the rest)."""
+    """What a doorbell does: claim and run batches of runnable tasks of the type back to back until
+    none is left, the worker stops, or the claim loop's time is up (then ring again for the rest).
+
+    A loop whose first claim found work rings once more, so another worker thread joins in: a
+    burst wakes the workers one after the other, without a doorbell per task."""
     if shutting_down.is_set():
         # A stopping worker must not swallow the doorbell (e.g. the one a released task rang).
         ring(type_name)
         return
     _ensure_watcher()
+    task_type = registry.get_type(type_name)
+    size = max(1, task_type.batch_size)
     loop_ends = time.monotonic() + settings.TASK_CLAIM_LOOP_SECONDS
+    first = True
     while not shutting_down.is_set():
-        claimed = claim_next(type_name)
-        if claimed is None:
+        try:
+            claimed = claim_batch(type_name, size)
+        except (OperationalError, InterfaceError):
+            logger.warning("cannot claim %s tasks: database unavailable; ringing again", type_name)
+            connection.close()
+            ring(type_name, DB_RETRY_RING_DELAY_SECONDS)
             return
-        run_attempt(*claimed)
+        if not claimed:
+            return
+        if first:  # there was work: wake one more thread, which does the same
+            ring(type_name)
+        first = False
+        run_claimed(task_type, claimed)
         if time.monotonic() >= loop_ends:
             ring(type_name)
             return
@@ -86,10 +107,35 @@ def type_limits(type_name: str) -> tuple[int | None, int | None]:
     )
 
 
-def claim_next(type_name: str) -> tuple[Task, TaskAttempt] | None:
-    """Atomically take the best runnable task of the type (priority, then age) within its limits,
-    mark it processing and open an attempt; None if there is nothing to do."""
+def claim_batch(type_name: str, size: int = 1) -> list[Task]:
+    """In one transaction, take up to ``size`` runnable tasks of the type, best first (priority,
+    then age), within its limits; mark them processing, each with a new attempt
+    (``task.attempt``), and emit their ``task.started`` events. Empty if there is nothing to do.
+
+    Queries: [limited types: the advisory lock and the running counts], the locked candidates with
+    their tenant and last attempt number, one UPDATE, one INSERT of the attempts, the attempts of
+    the claimed tasks (event data), and the outbox writes.
+    """
     with transaction.atomic():
+        max_running, max_per_tenant = type_limits(type_name)
+        running: Counter = Counter()
+        if max_running is not None or max_per_tenant is not None:
+            # Counting running tasks is only correct if claims of this type take turns; the lock
+            # lasts one short transaction.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"tasks.claim:{type_name}"])
+            running.update(
+                dict(
+                    Task.objects.filter(type=type_name, status=Status.PROCESSING)
+                    .values_list("tenant_id")
+                    .annotate(n=Count("pk"))
+                )
+            )
+            if max_running is not None:
+                size = min(size, max_running - running.total())
+                if size <= 0:
+                    return []
+        # After the counts: a claim starts after every end it counted (attempts' timestamps agree).
         now = timezone.now()
         candidates = Task.objects.filter(
             Q(status=Status.PENDING) | Q(scheduled_at__lte=now),
@@ -97,65 +143,141 @@ def claim_next(type_name: str) -> tuple[Task, TaskAttempt] | None:
             status__in=[Status.PENDING, Status.SCHEDULED],
             blocked=False,
         )
-        max_running, max_per_tenant = type_limits(type_name)
-        if max_running is not None or max_per_tenant is not None:
-            # Counting running tasks is only correct if claims of this type take turns; the lock
-            # lasts one short transaction.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"tasks.claim:{type_name}"])
-            running = dict(
-                Task.objects.filter(type=type_name, status=Status.PROCESSING)
-                .values_list("tenant_id")
-                .annotate(n=Count("pk"))
-            )
-            if max_running is not None and sum(running.values()) >= max_running:
-                return None
-            if max_per_tenant is not None:
-                full = [tenant for tenant, n in running.items() if n >= max_per_tenant]
-                candidates = candidates.exclude(tenant_id__in=full)
-        task = (
+        if max_per_tenant is not None:
+            full = [tenant for tenant, n in running.items() if n >= max_per_tenant]
+            candidates = candidates.exclude(tenant_id__in=full)
+        last_attempt = TaskAttempt.objects.filter(task=OuterRef("pk")).order_by("-number").values("number")
+        # With a per-tenant cap some candidates may be over it: look a little further down the line.
+        window = size if max_per_tenant is None else size * 4
+        rows = list(
             candidates.order_by("-priority", "created_at")
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("tenant")
-            .first()
+            .annotate(last_attempt=Subquery(last_attempt[:1]))[:window]
         )
-        if task is None:
-            return None
-        previous = TaskAttempt.objects.filter(task=task).values("task").annotate(n=Max("number"))
-        attempt = TaskAttempt.objects.create(
-            task=task, number=Coalesce(Subquery(previous.values("n")), 0) + 1, started_at=now
+        if max_per_tenant is not None:
+            taken = []
+            for task in rows:
+                if len(taken) < size and running[task.tenant_id] < max_per_tenant:
+                    running[task.tenant_id] += 1
+                    taken.append(task)
+            rows = taken
+        if not rows:
+            return []
+        attempts = TaskAttempt.objects.bulk_create(
+            TaskAttempt(task=task, number=(task.last_attempt or 0) + 1, started_at=now) for task in rows
         )
-        states.transition(task, Status.PROCESSING, progress=0)
-        return task, attempt
+        prefetch_related_objects(rows, "attempts")  # the events carry the attempts
+        for task, attempt in zip(rows, attempts, strict=True):
+            task.attempt = next(a for a in task.attempts.all() if a.pk == attempt.pk)
+        bulk.transition_many(rows, Status.PROCESSING, progress=0)
+        return rows
 
 
-def run_attempt(task: Task, attempt: TaskAttempt) -> None:
-    """Run one claimed attempt in a fresh work folder (always removed) and record its outcome."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"mediahub-task-{task.pk}-", dir=settings.TASK_WORKDIR_ROOT))
-    running = _Running(TaskContext(task, workdir), threading.get_ident(), task.started_at)
+def run_claimed(task_type: TaskType, tasks: list[Task]) -> None:
+    """Run claimed tasks (``run_batch``, one outcome each) and record each outcome; every task's
+    work folder is removed afterwards."""
+    entries = [
+        _Running(TaskContext(t, settings.TASK_WORKDIR_ROOT), threading.get_ident(), t.started_at)
+        for t in tasks
+    ]
+    ctxs = [entry.ctx for entry in entries]
     with _running_lock:
-        _running[task.pk] = running
+        _running.update((entry.ctx.task.pk, entry) for entry in entries)
+    # The default ``run_batch`` marks each task while its ``run`` runs; an override runs them all at once.
+    whole_batch = type(task_type).run_batch is not TaskType.run_batch
     try:
         try:
-            running.in_run = True
-            result = registry.get_type(task.type).run(running.ctx)
+            for ctx in ctxs:
+                ctx.in_run = whole_batch
+            outcomes = task_type.run_batch(ctxs)
         finally:
-            running.in_run = False
-    except Exception as exc:
-        _record_failure(task, attempt, running.started_at, exc)
+            for ctx in ctxs:
+                ctx.in_run = False
+        if not isinstance(outcomes, list) or len(outcomes) != len(ctxs):
+            outcomes = [
+                PermanentError(f"run_batch gave no list of {len(ctxs)} outcomes: a bug of the type")
+            ] * len(ctxs)
+    except Exception as exc:  # the whole batch failed: as if each run() had raised it
+        outcomes = [exc] * len(ctxs)
     except BaseException:
-        # A Dramatiq interrupt (its time limit or shutdown): hand the task back, then let it unwind.
-        _record_failure(task, attempt, running.started_at, WorkerShuttingDown())
+        # A Dramatiq interrupt (its time limit or shutdown): hand the tasks back, then let it unwind.
+        _record(entries, [WorkerShuttingDown()] * len(entries))
         raise
-    else:
-        try:
-            _record_success(task, attempt, running.started_at, result)
-        except (TypeError, ValueError) as exc:  # a result that is not JSON: a bug of the type
-            _record_failure(task, attempt, running.started_at, PermanentError(f"Unstorable result: {exc}"))
     finally:
         with _running_lock:
-            _running.pop(task.pk, None)
-        shutil.rmtree(workdir, ignore_errors=True)
+            for ctx in ctxs:
+                _running.pop(ctx.task.pk, None)
+        for ctx in ctxs:
+            ctx.remove_workdir()
+    _record(entries, outcomes)
+
+
+def _record(entries: list[_Running], outcomes: list[Any]) -> None:
+    successes: list[tuple[_Running, dict[str, Any] | None]] = []
+    for entry, outcome in zip(entries, outcomes, strict=True):
+        if not isinstance(outcome, Exception) and outcome is not None and not isinstance(outcome, dict):
+            outcome = PermanentError(f"Unstorable result: {type(outcome).__name__} is not an object")
+        elif not isinstance(outcome, Exception):
+            try:
+                json.dumps(outcome)
+            except (TypeError, ValueError) as exc:  # a result that is not JSON: a bug of the type
+                outcome = PermanentError(f"Unstorable result: {exc}")
+        if isinstance(outcome, Exception):
+            _with_database_retry(_record_failure, entry, _own_outcome(entry.ctx, outcome))
+        else:
+            successes.append((entry, outcome))
+    if successes:
+        _with_database_retry(_record_successes, successes)
+
+
+def _own_outcome(ctx: TaskContext, exc: Exception) -> Exception:
+    """A stop raised into a batch for another of its tasks is not this task's: it is handed back."""
+    if (
+        isinstance(exc, TaskCancelled | TaskTimeout)
+        and ctx.stop_reason is None
+        and time.monotonic() <= ctx.deadline
+    ):
+        return WorkerShuttingDown()
+    return exc
+
+
+def _with_database_retry(record: Any, *args: Any) -> None:
+    """Record an outcome, waiting out a database restart rather than losing the work done."""
+    deadline = time.monotonic() + DB_RETRY_SECONDS
+    delay = 0.5
+    while True:
+        try:
+            return record(*args)
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("cannot record a task outcome: database unavailable; retrying in %.1f s", delay)
+            connection.close()
+            time.sleep(delay)
+            delay = min(5.0, delay * 2)
+
+
+def _record_successes(successes: list[tuple[_Running, dict[str, Any] | None]]) -> None:
+    with transaction.atomic():
+        now = timezone.now()
+        TaskAttempt.objects.filter(
+            pk__in=[entry.ctx.task.attempt.pk for entry, _ in successes], finished_at__isnull=True
+        ).update(finished_at=now, error="")
+        # Only tasks this attempt still owns (not cancelled, deleted or reaped meanwhile).
+        owned = dict(
+            Task.objects.select_for_update()
+            .filter(pk__in=[entry.ctx.task.pk for entry, _ in successes], status=Status.PROCESSING)
+            .values_list("pk", "started_at")
+        )
+        done, results = [], {}
+        for entry, result in successes:
+            task = entry.ctx.task
+            if owned.get(task.pk) == entry.started_at:
+                task.attempt.finished_at, task.attempt.error = now, ""
+                done.append(task)
+                results[task.pk] = {"result": result}
+        bulk.transition_many(done, Status.COMPLETED, per_task=results, progress=100)
 
 
 def _owned(task: Task, started_at: datetime | None) -> Task | None:
@@ -166,28 +288,17 @@ def _owned(task: Task, started_at: datetime | None) -> Task | None:
     return current
 
 
-def _close_attempt(attempt: TaskAttempt, error: str = "") -> None:
-    TaskAttempt.objects.filter(pk=attempt.pk, finished_at__isnull=True).update(
-        finished_at=timezone.now(), error=error
-    )
-
-
-def _record_success(task: Task, attempt: TaskAttempt, started_at: datetime | None, result: Any) -> None:
-    with transaction.atomic():
-        _close_attempt(attempt)
-        current = _owned(task, started_at)
-        if current is not None:
-            states.transition(current, Status.COMPLETED, result=result, progress=100)
-
-
-def _record_failure(task: Task, attempt: TaskAttempt, started_at: datetime | None, exc: Exception) -> None:
+def _record_failure(entry: _Running, exc: Exception) -> None:
+    task = entry.ctx.task
     expected = isinstance(exc, TaskError | ApplicationError)
     error = str(exc) if expected else f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, TaskCancelled | WorkerShuttingDown):
         logger.warning("task %s (%s) failed: %s", task.pk, task.type, error, exc_info=not expected)
     with transaction.atomic():
-        _close_attempt(attempt, error)
-        current = _owned(task, started_at)
+        TaskAttempt.objects.filter(pk=task.attempt.pk, finished_at__isnull=True).update(
+            finished_at=timezone.now(), error=error
+        )
+        current = _owned(task, entry.started_at)
         if current is None:
             return
         if isinstance(exc, WorkerShuttingDown):
@@ -255,10 +366,21 @@ def _check(running: dict[uuid.UUID, _Running], next_heartbeat: float) -> float:
         elif now > entry.ctx.deadline:
             entry.ctx.request_stop(TaskTimeout)
         stopped_at = entry.ctx.stop_requested_at
-        if entry.in_run and not entry.interrupted and stopped_at and now - stopped_at > STOP_GRACE_SECONDS:
+        if (
+            entry.ctx.in_run
+            and not entry.interrupted
+            and stopped_at
+            and now - stopped_at > STOP_GRACE_SECONDS
+        ):
             entry.interrupted = True
             raise_thread_exception(entry.thread_id, entry.ctx.stop_reason)
     if now >= next_heartbeat and owned:
-        Task.objects.filter(pk__in=owned, status=Status.PROCESSING).update(heartbeat_at=timezone.now())
+        # The heartbeat belongs to this worker's attempts: a task reaped and claimed again elsewhere
+        # (another ``started_at``) is not kept alive by a worker that merely lost track of it.
+        ours = [Q(pk=pk, started_at=entry.started_at) for pk, entry in running.items() if pk in owned]
+        if ours:
+            Task.objects.filter(reduce(operator.or_, ours), status=Status.PROCESSING).update(
+                heartbeat_at=timezone.now()
+            )
         next_heartbeat = now + settings.TASK_HEARTBEAT_SECONDS
     return next_heartbeat

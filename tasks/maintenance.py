@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tasks import registry, retries, states
+from tasks import registry, states
 from tasks.dispatch import ring, ring_on_commit
 from tasks.models import Task
 
@@ -51,16 +51,40 @@ def sweep() -> int:
     return rung
 
 
+# The attempt error of a task whose worker died; the reaper counts them to spot poison tasks.
+WORKER_LOST = "worker lost"
+# A task whose worker died this many times in a row is failed as poison: it probably kills workers.
+POISON_AFTER_LOST_WORKERS = 3
+
+
 def reap() -> int:
-    """Retry (as a transient failure) processing tasks whose worker stopped heartbeating."""
-    cutoff = timezone.now() - timedelta(seconds=settings.TASK_HEARTBEAT_TIMEOUT_SECONDS)
+    """Requeue processing tasks whose worker stopped heartbeating (its lease ran out).
+
+    The worker died, not the task: the task runs again at once, without using its retry budget,
+    unless its worker died ``POISON_AFTER_LOST_WORKERS`` times in a row (then it fails as poison).
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.TASK_HEARTBEAT_TIMEOUT_SECONDS)
     reaped = 0
     with transaction.atomic():
         dead = Task.objects.filter(status=Status.PROCESSING, heartbeat_at__lt=cutoff)
         for task in dead.select_for_update(skip_locked=True, of=("self",)).select_related("tenant"):
-            error = f"Worker lost: no heartbeat since {task.heartbeat_at.isoformat()}."
-            logger.warning("reaping task %s: %s", task.pk, error)
+            silent = (now - task.heartbeat_at).total_seconds()
+            error = f"{WORKER_LOST}: no heartbeat for {silent:.0f} s"
+            logger.warning("reaping task %s (%s): %s", task.pk, task.type, error)
             states.close_open_attempt(task, error)
-            retries.fail_or_retry(task, error, permanent=False)
+            recent = task.attempts.order_by("-number").values_list("error", flat=True)
+            lost = list(recent[:POISON_AFTER_LOST_WORKERS])
+            if len(lost) == POISON_AFTER_LOST_WORKERS and all(e.startswith(WORKER_LOST) for e in lost):
+                states.transition(
+                    task,
+                    Status.FAILED,
+                    error=f"poison: its worker died {POISON_AFTER_LOST_WORKERS} times in a row while "
+                    f"running it (last: {error}); not retried again.",
+                )
+            else:
+                states.transition(task, Status.PENDING, rung_at=now)
+                if task.type in registry.type_names():
+                    ring_on_commit(task.type)
             reaped += 1
     return reaped

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from mediahub.api.serializers import BoundedJSONField, StrictFieldsMixin
+from tasks import registry
 from tasks.models import Batch, Task
 from tasks.selectors import batch_summary
 
@@ -60,11 +63,24 @@ class TaskWithEtaSerializer(TaskSerializer):
     )
 
 
+class TaskTypeField(serializers.CharField):
+    """The name of a registered task type (the schema lists them)."""
+
+
+class TaskTypeFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = TaskTypeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        # A pattern, not an enum: the names change with the installed types, and drf-spectacular
+        # would name an enum after the field ("type"), which other enums share.
+        return {"type": "string", "pattern": f"^({'|'.join(map(re.escape, registry.type_names()))})$"}
+
+
 class TaskCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """A ``POST /tasks`` body; the payload itself is checked by ``services.create_task``."""
 
-    type = serializers.CharField(max_length=64)
-    payload = BoundedJSONField()
+    type = TaskTypeField(max_length=64)
+    payload = BoundedJSONField(object_only=True)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     priority = serializers.IntegerField(min_value=0, max_value=10, default=5)
     max_retries = serializers.IntegerField(min_value=0, max_value=20, required=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -66,27 +67,35 @@ def transition(task: Task, to: str, **changes: Any) -> Task:
     the matching ``task.*`` event and applies the consequences of a terminal state (type hooks,
     dependents, batch completion) in that same transaction.
     """
-    if to not in ALLOWED_TRANSITIONS[task.status]:
-        raise IllegalTransition(task, to)
-    from_status, now = task.status, timezone.now()
-    task.status = to
-    task.phase = Task.Phase.PRE_PROCESSING if to == Status.PROCESSING else None
-    if to == Status.PROCESSING:
-        task.started_at = task.heartbeat_at = now
-        task.completed_at = None
-    elif to in Task.TERMINAL:
-        task.completed_at = now
-    for field, value in changes.items():
-        setattr(task, field, value)
+    fields, event = move(task, to, timezone.now(), changes)
     # Only what the move changes, so a concurrent edit (priority, progress) is not overwritten.
-    task.save(update_fields={"status", "phase", "started_at", "heartbeat_at", "completed_at", *changes})
-
-    event = "task.retrying" if (from_status, to) in _RETRYING else _EVENTS.get(to)
+    task.save(update_fields=fields)
     if event:
         emit(task.tenant, event, event_data(task))
     if to in Task.TERMINAL:
-        _after_terminal(task)
+        after_terminal(task)
     return task
+
+
+def move(task: Task, to: str, now: datetime, changes: dict[str, Any]) -> tuple[set[str], str | None]:
+    """Apply the move to ``task`` in memory (``transition`` without the writes); returns the fields
+    it changed and the event to emit, if any. Raises ``IllegalTransition``."""
+    if to not in ALLOWED_TRANSITIONS[task.status]:
+        raise IllegalTransition(task, to)
+    from_status = task.status
+    task.status = to
+    task.phase = Task.Phase.PRE_PROCESSING if to == Status.PROCESSING else None
+    fields = {"status", "phase", *changes}
+    if to == Status.PROCESSING:
+        task.started_at = task.heartbeat_at = now
+        task.completed_at = None
+        fields |= {"started_at", "heartbeat_at", "completed_at"}
+    elif to in Task.TERMINAL:
+        task.completed_at = now
+        fields.add("completed_at")
+    for field, value in changes.items():
+        setattr(task, field, value)
+    return fields, "task.retrying" if (from_status, to) in _RETRYING else _EVENTS.get(to)
 
 
 def lock_task(task_id: uuid.UUID) -> Task | None:
@@ -102,7 +111,9 @@ def lock_existing(task: Task) -> Task:
     return locked
 
 
-def _after_terminal(task: Task) -> None:
+def after_terminal(task: Task, finish_batch: bool = True) -> None:
+    """Consequences of a terminal state: the type's hook, dependents, and (unless the caller does
+    it once for many tasks) the batch."""
     task_type = registry.find_type(task.type)
     if task_type is not None:
         hooks: dict[str, Callable[[Task], None]] = {
@@ -115,7 +126,7 @@ def _after_terminal(task: Task) -> None:
         _unblock_dependents(task)
     elif task.has_dependents:
         _cancel_dependents(task, f"Dependency {task.id} was {task.status}.")
-    if task.batch_id:
+    if task.batch_id and finish_batch:
         finish_batch_if_done(task.batch_id)
 
 

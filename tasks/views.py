@@ -102,7 +102,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     @extend_schema(parameters=[TaskStatsQuerySerializer], responses=TaskStatsSerializer)
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
     def stats(self, request: Request) -> Response:
-        query = TaskStatsQuerySerializer(data=request.query_params)
+        # A plain dict: DRF reads a form-like QueryDict's "?type=" as "not given".
+        query = TaskStatsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
         stats = selectors.task_stats(

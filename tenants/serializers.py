@@ -33,7 +33,7 @@ class TenantSerializer(serializers.ModelSerializer):
         return tenant_usage(tenant=tenant)
 
 
-class LadderRungSerializer(serializers.Serializer):
+class LadderRungSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.RegexField(r"^[A-Za-z0-9_-]{1,32}$")
     height = serializers.IntegerField(min_value=144, max_value=4320)
     video_bitrate = serializers.IntegerField(min_value=100, max_value=100_000, help_text="kbit/s")

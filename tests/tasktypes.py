@@ -9,7 +9,7 @@ from collections import Counter
 from django.conf import settings
 
 from mediahub.media.tasktypes import MediaTaskType
-from tasks.errors import PermanentError, TransientError
+from tasks.errors import PermanentError, TaskError, TransientError
 from tasks.registry import register
 from tasks.types import TaskType
 
@@ -161,3 +161,78 @@ class LongFFmpeg(TaskType):
         if result.returncode != 0:
             raise PermanentError(f"ffmpeg failed: {result.stderr_tail}")
         return {"bytes": (ctx.workdir / "out.mp4").stat().st_size}
+
+
+batch_calls: list[int] = []
+
+
+@register
+class BatchProbe(TaskType):
+    """Runs its tasks together (``batch_size`` 4), polling each one's cancel and timeout while it
+    waits out its ``sleep``; ``fail`` ends a task with that kind of error (an outcome, not a raise)."""
+
+    name = "TestBatch"
+    queue = "test_batch"
+    batch_size = 4
+    payload_schema = Echo.payload_schema
+
+    def run(self, ctx):  # pragma: no cover - the engine calls run_batch
+        raise AssertionError("run_batch runs this type")
+
+    def run_batch(self, ctxs):
+        batch_calls.append(len(ctxs))
+        outcomes = [None] * len(ctxs)
+        waiting = set(range(len(ctxs)))
+        started = time.monotonic()
+        while waiting:
+            for i in sorted(waiting):
+                ctx = ctxs[i]
+                try:
+                    ctx.check_cancelled()
+                except TaskError as exc:
+                    outcomes[i] = exc
+                    waiting.discard(i)
+                    continue
+                if time.monotonic() - started >= ctx.payload.get("sleep", 0):
+                    fail = ctx.payload.get("fail")
+                    if fail == "permanent":
+                        outcomes[i] = PermanentError("bad input: this task never works")
+                    elif fail == "transient":
+                        outcomes[i] = TransientError("flaky")
+                    else:
+                        outcomes[i] = {"value": ctx.payload["value"], "batch": len(ctxs)}
+                    waiting.discard(i)
+            time.sleep(0.02)
+        return outcomes
+
+
+capped_probe = ConcurrencyProbe()
+
+
+@register
+class Capped(TaskType):
+    """Short tasks claimed 4 at a time under caps: at most 6 running, 2 per tenant; the default
+    ``run_batch`` runs them one after the other."""
+
+    name = "TestCapped"
+    queue = "test_capped"
+    batch_size = 4
+    max_concurrency = 6
+    max_per_tenant = 2
+
+    def run(self, ctx):
+        capped_probe.enter(ctx.tenant.pk)
+        try:
+            time.sleep(0.002)
+        finally:
+            capped_probe.leave(ctx.tenant.pk)
+
+
+@register
+class BatchedEcho(Echo):
+    """``TestEcho`` claimed and run 20 at a time (the default ``run_batch``): short tasks, as
+    embeddings or plugins have them."""
+
+    name = "TestEchoBatched"
+    queue = "test_echo_batched"
+    batch_size = 20

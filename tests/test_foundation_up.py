@@ -118,6 +118,57 @@ class Instance:
 MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
 
 
+def worker_groups_of(instance: Instance) -> dict[int, list[int]]:
+    """Each Dramatiq main process under ``up`` with its worker processes."""
+    return {
+        child.pid: [p.pid for p in child.children()]
+        for child in psutil.Process(instance.process.pid).children()
+        if "dramatiq" in " ".join(child.cmdline())
+    }
+
+
+def restart_a_killed_worker_group(instance: Instance, key: str) -> list[psutil.Process]:
+    """Kills one worker process while a client keeps calling the API; returns the new tree."""
+    failures, calls, stop = [], [], threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            try:
+                status = get(f"{instance.base}/api/v1/tenant", key)[0]
+            except OSError as exc:
+                status = repr(exc)
+            calls.append(status)
+            if status != 200:
+                failures.append(status)
+
+    before = worker_groups_of(instance)
+    main_pid, workers = next((main, workers) for main, workers in before.items() if workers)
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        wait_for(lambda: len(calls) >= 3, 30, what="the client's first calls")
+        os.kill(workers[0], signal.SIGKILL)
+        wait_for(lambda: "restarted (pid" in instance.log(), 60, interval=0.3, what="the restart")
+        wait_for(
+            lambda: (
+                len(worker_groups_of(instance)) == len(before) and all(worker_groups_of(instance).values())
+            ),
+            60,
+            interval=0.3,
+            what="the restarted group's worker processes",
+        )
+        calls_after_restart = len(calls)
+        wait_for(lambda: len(calls) >= calls_after_restart + 3, 30, what="calls after the restart")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert failures == [], failures
+    assert main_pid not in worker_groups_of(instance)
+    assert "exited unexpectedly with status 1; restarting it in 0.5 s" in instance.log()
+    assert instance.process.poll() is None
+    return process_tree(instance.process.pid, instance.data_dir)
+
+
 def test_up_serves_the_api_stops_cleanly_and_restarts_on_its_data():
     data_dir = Path(tempfile.mkdtemp(prefix="mh-up-"))  # short: unix socket paths are limited
     first = Instance(data_dir)
@@ -155,6 +206,9 @@ def test_up_serves_the_api_stops_cleanly_and_restarts_on_its_data():
         assert any("gunicorn" in " ".join(p.cmdline()) for p in tree)
         assert any("dramatiq" in " ".join(p.cmdline()) for p in tree)
         assert any("run_scheduler" in " ".join(p.cmdline()) for p in tree)
+
+        # kill -9 one worker process: its group is restarted, the API answers all along
+        tree = restart_a_killed_worker_group(first, key)
     finally:
         assert first.stop() == 0, first.log()
     _, alive = psutil.wait_procs(tree, timeout=10)

@@ -2,7 +2,7 @@
 
 import os
 import signal
-import time
+import threading
 from pathlib import Path
 
 import psutil
@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from mediahub.webhooks.models import Event
-from tasks import maintenance, services
+from tasks import engine, maintenance, scheduler, services
 from tasks.models import Task
 from tenants.services import create_tenant
 from tests.task_helpers import bound_broker, broker_kind, running_worker, wait_for, worker_subprocess
@@ -126,14 +126,15 @@ def test_cancel_kills_a_running_ffmpeg_within_2_seconds(task_broker, tenant):
     with running_worker(task_broker):
         ffmpeg, workdir = _wait_for_running_ffmpeg(task)
         assert workdir.is_dir()
-        cancelled_at = time.monotonic()
         services.cancel_task(task=task)
-        wait_for(lambda: not ffmpeg.is_running(), timeout=2, interval=0.02)
-        assert time.monotonic() - cancelled_at < 2
-        wait_for(lambda: not workdir.exists(), timeout=2)
+        wait_for(lambda: not ffmpeg.is_running(), timeout=30, interval=0.02)
+        stopped_at = timezone.now()
+        wait_for(lambda: not workdir.exists(), timeout=30)
         assert _ffmpeg_processes() == []
     task.refresh_from_db()
     assert task.status == Status.CANCELLED and task.attempts.get().finished_at is not None
+    # The bound, from the moment the cancel was recorded (not from the test's call).
+    assert (stopped_at - task.completed_at).total_seconds() <= 2
 
 
 def test_timeout_kills_ffmpeg_and_fails_the_attempt(task_broker, tenant):
@@ -147,29 +148,27 @@ def test_timeout_kills_ffmpeg_and_fails_the_attempt(task_broker, tenant):
 
 
 def test_delete_stops_a_running_task(task_broker, tenant):
-    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 30})
-    with running_worker(task_broker) as worker:
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 60})
+    with running_worker(task_broker, threads=1):
         wait_for(lambda: status_of(task) == Status.PROCESSING)
         services.delete_task(task=task)
-        # The worker thread is free again within about a second: the next task runs at once.
+        # The only worker thread is free again: the next task runs long before the 60 s sleep ends.
         follower = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 2})
-        started = time.monotonic()
-        wait_for(lambda: status_of(follower) == Status.COMPLETED, timeout=5)
-        assert time.monotonic() - started < 3
-        assert worker is not None
+        wait_for(lambda: status_of(follower) == Status.COMPLETED, timeout=60)
     assert not Task.objects.filter(pk=task.pk).exists()
+    deleted = Event.objects.get(type="task.deleted", data__id=str(task.pk)).created_at
+    assert (Task.objects.get(pk=follower.pk).started_at - deleted).total_seconds() < 30
 
 
 def test_work_that_never_checks_is_interrupted_after_a_grace(task_broker, tenant):
     task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1, "busy": 60})
     with running_worker(task_broker, threads=1):
         wait_for(lambda: status_of(task) == Status.PROCESSING)
-        services.cancel_task(task=task)
+        cancelled = services.cancel_task(task=task)
         follower = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 2})
-        started = time.monotonic()
-        wait_for(lambda: status_of(follower) == Status.COMPLETED, timeout=10)
-        assert time.monotonic() - started < 5  # the only worker thread was freed
-    assert Task.objects.get(pk=task.pk).attempts.get().finished_at is not None
+        wait_for(lambda: status_of(follower) == Status.COMPLETED, timeout=60)
+    # The only worker thread was freed long before the 60 s of busy work would have ended.
+    assert (Task.objects.get(pk=follower.pk).started_at - cancelled.completed_at).total_seconds() < 30
 
 
 def test_dependent_runs_only_after_its_dependency_completed(task_broker, tenant):
@@ -190,11 +189,11 @@ def test_graceful_stop_releases_in_flight_tasks(task_broker, tenant):
     )
     with running_worker(task_broker):
         wait_for(lambda: status_of(task) == Status.PROCESSING)
-        stopping = time.monotonic()
-    assert time.monotonic() - stopping < 5
     task.refresh_from_db()
     assert task.status == Status.PENDING and task.retry_count == 0
-    assert task.attempts.get().error == "Released: the worker stopped before the task finished."
+    released = task.attempts.get()
+    assert released.error == "Released: the worker stopped before the task finished."
+    assert (released.finished_at - released.started_at).total_seconds() < 30  # not the 60 s sleep
     assert not Event.objects.filter(type__in=["task.failed", "task.retrying"]).exists()
     with running_worker(task_broker):  # the release rang again: a new worker finishes it
         wait_for(lambda: status_of(task) == Status.COMPLETED)
@@ -228,31 +227,51 @@ def test_broker_down_while_creating_then_everything_runs(task_broker, tenant, se
     assert all_in(tasks, Status.PENDING)
     settings.TASK_RERING_AFTER_SECONDS = 0
     with running_worker(task_broker):
-        time.sleep(0.5)
-        assert all_in(tasks, Status.PENDING)  # no message survived the outage
-        assert maintenance.sweep() == 5
+        assert maintenance.sweep() == 5  # all still pending and stale: no message survived the outage
         wait_for(lambda: all_in(tasks, Status.COMPLETED))
 
 
-def test_worker_killed_mid_task_is_reaped_and_completes_exactly_once(task_broker, tenant, settings, tmp_path):
-    kind = broker_kind(task_broker)
-    settings.TASK_HEARTBEAT_TIMEOUT_SECONDS = 2
-    settings.TASK_RETRY_BACKOFF_BASE_SECONDS = 0.5
+def test_a_killed_worker_is_noticed_within_15_s_and_its_task_rerun_at_once(task_broker, tenant, tmp_path):
+    # Default lease, heartbeat and reaper interval; the scheduler runs its jobs as in production.
     task = services.create_task(
         tenant=tenant, type_name="TestEcho", payload={"value": 1, "sleep": 60, "sleep_once": True}
     )
-    with worker_subprocess(kind, "test_echo", tmp_path / "worker.log", TASK_HEARTBEAT_SECONDS="0.5") as proc:
-        wait_for(lambda: status_of(task) == Status.PROCESSING, timeout=30)
-        (child,) = psutil.Process(proc.pid).children()
-        os.kill(child.pid, signal.SIGKILL)
-        proc.wait(20)
-    assert status_of(task) == Status.PROCESSING  # nobody knows yet
-    with running_worker(task_broker):
-        wait_for(lambda: maintenance.reap() or status_of(task) != Status.PROCESSING, timeout=10)
-        wait_for(lambda: status_of(task) == Status.COMPLETED, timeout=15)
+    stop = threading.Event()
+    scheduler_thread = threading.Thread(target=scheduler.run_forever, args=(stop,))
+    try:
+        with worker_subprocess(broker_kind(task_broker), "test_echo", tmp_path / "worker.log") as proc:
+            wait_for(lambda: status_of(task) == Status.PROCESSING, timeout=30)
+            (child,) = psutil.Process(proc.pid).children()
+            scheduler_thread.start()
+            os.kill(child.pid, signal.SIGKILL)
+            killed_at = timezone.now()
+            proc.wait(20)
+        with running_worker(task_broker):
+            wait_for(lambda: status_of(task) == Status.COMPLETED, timeout=60)
+    finally:
+        stop.set()
+        if scheduler_thread.is_alive():
+            scheduler_thread.join(10)
     task.refresh_from_db()
     first, second = task.attempts.all()
-    assert "Worker lost" in first.error and second.error == ""
-    assert task.retry_count == 1 and task.result == {"value": 1}
+    assert first.error.startswith("worker lost: no heartbeat for")
+    assert (first.finished_at - killed_at).total_seconds() <= 15  # the reaper's own timestamp
+    # Requeued at once (no backoff) and without using the retry budget.
+    assert task.retry_count == 0 and task.scheduled_at is None and second.error == ""
+    assert task.result == {"value": 1}
     assert Event.objects.filter(type="task.completed").count() == 1
-    assert timezone.now() - task.completed_at < timezone.timedelta(seconds=30)
+
+
+def test_a_task_whose_worker_dies_3_times_in_a_row_fails_as_poison(tenant, settings):
+    settings.TASK_HEARTBEAT_TIMEOUT_SECONDS = 10
+    task = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
+    long_ago = timezone.now() - timezone.timedelta(seconds=11)
+    for lost in range(1, 4):
+        assert engine.claim_batch("TestEcho")[0].pk == task.pk
+        Task.objects.filter(pk=task.pk).update(heartbeat_at=long_ago)
+        assert maintenance.reap() == 1
+        task.refresh_from_db()
+        assert task.status == (Status.PENDING if lost < 3 else Status.FAILED)
+        assert task.retry_count == 0
+    assert task.error.startswith("poison: its worker died 3 times in a row while running it")
+    assert [a.error.split(":")[0] for a in task.attempts.all()] == ["worker lost"] * 3

@@ -2,7 +2,6 @@
 
 import sys
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from django.utils import timezone
 
 from tasks import maintenance, scheduler, services
 from tasks.models import Task
-from tasks.workers import worker_process_argvs
+from tasks.workers import worker_groups
 from tests.task_helpers import running_worker, wait_for
 
 Status = Task.Status
@@ -25,8 +24,8 @@ def test_a_long_wait_lives_in_postgresql_until_the_sweeper_promotes_it(task_brok
     assert task.status == Status.SCHEDULED
     with running_worker(task_broker):
         assert maintenance.sweep() == 0  # not due yet: stays scheduled
-        time.sleep(1.5)  # past the due time, and nothing rang
-        assert Task.objects.get(pk=task.pk).status == Status.SCHEDULED
+        wait_for(lambda: timezone.now() > due + timedelta(seconds=0.5), what="the due time")
+        assert Task.objects.get(pk=task.pk).status == Status.SCHEDULED  # nothing rang
         maintenance.sweep()
         wait_for(lambda: Task.objects.get(pk=task.pk).status == Status.COMPLETED)
     assert Task.objects.get(pk=task.pk).started_at >= due
@@ -56,22 +55,24 @@ def test_run_forever_runs_the_registered_jobs_until_stopped():
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run_forever, args=(stop,))
     thread.start()
-    time.sleep(0.3)
+    # Each job is due at once: wait until the loop has taken every one of them.
+    wait_for(lambda: all(job.next_run > 0 for job in scheduler.periodic_jobs()), what="every job's first run")
     stop.set()
     thread.join(5)
     assert not thread.is_alive()
 
 
-def test_worker_commands_size_cpu_bound_queues_by_cores(settings):
-    settings.TASK_CPU_BOUND_QUEUES = ["test_ffmpeg"]
+def test_worker_groups_serve_every_queue_with_two_commands_sized_by_kind(settings):
+    settings.TASK_CPU_BOUND_QUEUES = ["test_ffmpeg", "not_declared"]
     settings.TASK_CPU_WORKER_PROCESSES = 3
     settings.TASK_WORKER_PROCESSES, settings.TASK_WORKER_THREADS = 2, 8
-    by_queue = {argv[argv.index("--queues") + 1]: argv for argv in worker_process_argvs()}
-    assert {"test_echo", "test_ffmpeg", "test_limited"} <= set(by_queue)
-    ffmpeg, echo = by_queue["test_ffmpeg"], by_queue["test_echo"]
-    assert ffmpeg[0] == sys.executable and ffmpeg[-1] == "django_dramatiq.setup"
-    assert ffmpeg[ffmpeg.index("--processes") + 1] == "3" and ffmpeg[ffmpeg.index("--threads") + 1] == "1"
-    assert echo[echo.index("--processes") + 1] == "2" and echo[echo.index("--threads") + 1] == "8"
+    cpu, light = worker_groups()
+    assert cpu.queues == ("test_ffmpeg",) and (cpu.processes, cpu.threads) == (3, 1)
+    assert {"test_echo", "test_limited", "test_media_probe"} <= set(light.queues)
+    assert "test_ffmpeg" not in light.queues and (light.processes, light.threads) == (2, 8)
+    argv = light.argv
+    assert argv[0] == sys.executable and argv[-2:] == ["--", "django_dramatiq.setup"]
+    assert argv[argv.index("--queues") + 1 : -2] == list(light.queues)
 
 
 @pytest.mark.django_db

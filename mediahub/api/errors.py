@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -53,6 +53,13 @@ def internal_error_body(request_id: str | None) -> dict[str, Any]:
     )
 
 
+def database_unavailable() -> errors.Unavailable:
+    """The database is away (a restart, a failover): the client may retry, nothing is broken."""
+    return errors.Unavailable(
+        "The database is unavailable; retry shortly.", details={"down": ["database"]}, retry_after=5
+    )
+
+
 def request_too_large() -> errors.TooLarge:
     return errors.TooLarge("The request body is too large.", code="request_too_large")
 
@@ -81,6 +88,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, SuspiciousOperation):  # too many fields or files: still the client's input
         message = str(exc) or "The request could not be parsed."
         exc = errors.ApplicationError(message, code="malformed_request")
+    elif isinstance(exc, OperationalError | InterfaceError):
+        exc = database_unavailable()
     elif isinstance(exc, DataError):
         # PostgreSQL refused a value that passed validation (a time zone offset past ±15:59, a number
         # past its column): the input's fault, but logged in full in case it was ours.

@@ -1,9 +1,18 @@
 """JSON replacements for Django's HTML error pages (requests that never reach a DRF view)."""
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 
-from mediahub.api.errors import error_response, http_status, internal_error_body, request_too_large
+from mediahub.api.errors import (
+    database_unavailable,
+    error_response,
+    http_status,
+    internal_error_body,
+    request_too_large,
+)
 
 
 def bad_request(request: HttpRequest, exception=None) -> JsonResponse:
@@ -22,4 +31,9 @@ def page_not_found(request: HttpRequest, exception=None) -> JsonResponse:
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):  # outside a DRF view
+        unavailable = database_unavailable()
+        response = error_response(unavailable.code, unavailable.message, 503, unavailable.details)
+        response["Retry-After"] = f"{unavailable.retry_after:.0f}"
+        return response
     return JsonResponse(internal_error_body(getattr(request, "request_id", None)), status=500)

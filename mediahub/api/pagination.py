@@ -1,5 +1,19 @@
 from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+
+# Deeper than any list a client pages through; keeps OFFSET within what PostgreSQL takes.
+MAX_OFFSET = 1_000_000_000
+
+
+def _integer_param(request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError({name: ["A valid integer is required."]}) from None
 
 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
@@ -24,9 +38,35 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def get_limit(self, request) -> int:
-        # Out-of-range values are clamped rather than rejected (limit=0 or 1000 → 1 or 100).
-        limit = super().get_limit(request)
-        return max(1, min(limit or self.default_limit, self.max_limit))
+        # Out-of-range values are clamped rather than rejected (limit=0 or 1000 → 1 or 100); what is
+        # not an integer at all is a 400, as the schema says.
+        limit = _integer_param(request, self.limit_query_param)
+        return self.default_limit if limit is None else max(1, min(limit, self.max_limit))
+
+    def get_offset(self, request) -> int:
+        offset = _integer_param(request, self.offset_query_param)
+        if offset is not None and not 0 <= offset <= MAX_OFFSET:
+            raise ValidationError({self.offset_query_param: [f"Must be between 0 and {MAX_OFFSET}."]})
+        return offset or 0
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.limit_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Items per page (default {self.default_limit}; below 1 or above "
+                f"{self.max_limit} is clamped).",
+                "schema": {"type": "integer"},
+            },
+            {
+                "name": self.offset_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Items to skip (default 0).",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+            },
+        ]
 
     def get_paginated_response_schema(self, schema):
         return {

@@ -1,6 +1,7 @@
 """drf-spectacular customisation so the published schema matches what the API sends."""
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
 from mediahub.api.serializers import ErrorSerializer
 
@@ -11,6 +12,13 @@ ERROR_RESPONSES = {
     "403": "The API key lacks the scope.",
     "404": "No such object for this tenant.",
     "429": "Rate limited; retry after `Retry-After` seconds.",
+    "503": "A dependency (the database, storage) is briefly away; retry after `Retry-After` seconds.",
+}
+# And those of requests that change something (409) or carry a body (413, 415).
+CHANGE_RESPONSES = {"409": "The object's state does not allow this (e.g. a task already completed)."}
+BODY_RESPONSES = {
+    "413": "The request body is too large.",
+    "415": "The body's content type is not accepted (JSON, or multipart for uploads).",
 }
 
 
@@ -23,11 +31,39 @@ class AutoSchema(openapi.AutoSchema):
             paginator.view = self.view
         return paginator
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # A list that may not be empty says so (drf-spectacular leaves allow_empty out).
+        if getattr(field, "allow_empty", True) is False and schema.get("type") == "array":
+            schema["minItems"] = max(1, schema.get("minItems", 0))
+        return schema
+
+    def _get_filter_parameters(self):
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:  # an empty filter value is refused (mediahub.api.filtering)
+            if parameter.get("schema", {}).get("type") == "string":
+                parameter["schema"].setdefault("minLength", 1)
+        return parameters
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if self.view.authentication_classes:  # not the health endpoints
-            for code, description in ERROR_RESPONSES.items():
+            errors = dict(ERROR_RESPONSES)
+            if self.method != "GET":
+                errors |= CHANGE_RESPONSES
+            if self.method in ("POST", "PUT", "PATCH"):
+                errors |= BODY_RESPONSES
+            for code, description in errors.items():
                 if code not in responses:
                     error = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                     responses[code] = {**error, "description": description}
         return responses
+
+
+class BoundedJSONFieldExtension(OpenApiSerializerFieldExtension):
+    """An object-only JSON field is an object in the schema (not "any value")."""
+
+    target_class = "mediahub.api.serializers.BoundedJSONField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "object", "additionalProperties": True} if self.target.object_only else {}

@@ -2,7 +2,17 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework import serializers
+
+# In a JSON body a field's value has the JSON type the schema gives it: DRF would also take "5" for
+# an integer, 1 for a boolean or 7 for a string.
+_JSON_TYPES: tuple[tuple[type[serializers.Field], type | tuple[type, ...], str], ...] = (
+    (serializers.BooleanField, bool, "Must be true or false."),
+    (serializers.IntegerField, int, "Must be an integer."),
+    (serializers.FloatField, (int, float), "Must be a number."),
+    (serializers.CharField, str, "Must be a string."),
+)
 
 # Free-form JSON a client sends (metadata, task payloads) is stored, indexed and sent out in every
 # event: keep it small and shallow (deep nesting also exhausts recursion in encoders).
@@ -62,7 +72,8 @@ class BoundedJSONField(serializers.JSONField):
 
 
 class StrictFieldsMixin:
-    """Rejects fields the serializer does not accept, so a typo is a 400 instead of silently ignored."""
+    """Rejects fields the serializer does not accept, so a typo is a 400 instead of silently
+    ignored, and (in JSON bodies) values of another JSON type than the field's."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -70,7 +81,31 @@ class StrictFieldsMixin:
             unknown = set(data) - writable
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in sorted(unknown)})
+            if not isinstance(data, QueryDict):  # form fields are all text
+                wrong = {
+                    name: [message]
+                    for name, value in data.items()
+                    if (message := _type_error(self.fields[name], value))
+                }
+                if wrong:  # reported with the other fields' errors
+                    try:
+                        super().to_internal_value({k: v for k, v in data.items() if k not in wrong})
+                    except serializers.ValidationError as exc:
+                        raise serializers.ValidationError({**exc.detail, **wrong}) from None
+                    raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
+
+
+def _type_error(field: serializers.Field, value: object) -> str | None:
+    if value is None:
+        return None  # the field's own allow_null decides
+    for kind, types, message in _JSON_TYPES:
+        if isinstance(field, kind):
+            wrong = not isinstance(value, types) or (
+                kind is not serializers.BooleanField and isinstance(value, bool)
+            )
+            return message if wrong else None
+    return None
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ domains (search, plugins, webhooks) that react to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -50,7 +50,9 @@ EVENT_TYPES = (
 ANY = "*"
 
 Subscriber = Callable[[Event], None]
+ManySubscriber = Callable[[list[Event]], None]
 _subscribers: dict[str, list[Subscriber]] = {}
+_many_subscribers: dict[str, list[ManySubscriber]] = {}
 
 
 def subscribe(event_type: str, subscriber: Subscriber) -> None:
@@ -61,6 +63,14 @@ def subscribe(event_type: str, subscriber: Subscriber) -> None:
     _subscribers.setdefault(event_type, []).append(subscriber)
 
 
+def subscribe_many(event_type: str, subscriber: ManySubscriber) -> None:
+    """``subscribe`` for a subscriber that handles several events at once: ``emit_many`` calls it
+    once with all its events of ``event_type`` (``"*"``: all of them), ``emit`` with one."""
+    if event_type != ANY and event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    _many_subscribers.setdefault(event_type, []).append(subscriber)
+
+
 def emit(tenant: Tenant, event_type: str, data: dict[str, Any]) -> Event:
     """Record ``event_type`` with ``data`` (the full API representation of the object) and call its
     subscribers. Must run inside the caller's transaction."""
@@ -69,6 +79,32 @@ def emit(tenant: Tenant, event_type: str, data: dict[str, Any]) -> Event:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("emit() must be called inside the transaction that makes the change")
     event = Event.objects.create(tenant=tenant, type=event_type, data=data)
-    for subscriber in [*_subscribers.get(event_type, ()), *_subscribers.get(ANY, ())]:
-        subscriber(event)
+    _notify([event])
     return event
+
+
+def emit_many(events: Sequence[tuple[Tenant, str, dict[str, Any]]]) -> list[Event]:
+    """``emit`` of many ``(tenant, event_type, data)`` with one INSERT (a batch of task changes)."""
+    for _, event_type, _ in events:
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event_type!r}")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("emit_many() must be called inside the transaction that makes the change")
+    if not events:
+        return []
+    rows = Event.objects.bulk_create(
+        Event(tenant=t, type=event_type, data=data) for t, event_type, data in events
+    )
+    _notify(rows)
+    return rows
+
+
+def _notify(events: list[Event]) -> None:
+    for event in events:
+        for subscriber in [*_subscribers.get(event.type, ()), *_subscribers.get(ANY, ())]:
+            subscriber(event)
+    for event_type, subscribers in _many_subscribers.items():
+        matching = events if event_type == ANY else [e for e in events if e.type == event_type]
+        if matching:
+            for subscriber in subscribers:
+                subscriber(matching)

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mediahub.api.serializers import ErrorSerializer
 from mediahub.api.views import ApiView, TenantScopedAPIView
 from mediahub.images import services, signing
 from mediahub.images.serializers import (
@@ -99,7 +100,11 @@ class SignedTransformView(TransformViewMixin, APIView):
     # CDNs and pages fetch them at page-view rates: the per-tenant API budget does not apply.
     throttle_classes: list = []
 
-    @extend_schema(summary="Transformed image by signed URL (no header)", responses=IMAGE_RESPONSES)
+    @extend_schema(
+        summary="Transformed image by signed URL (no header)",
+        # A tampered or expired URL is a 403; the errors of the media and the ops as for the API.
+        responses={**IMAGE_RESPONSES, **{code: ErrorSerializer for code in (400, 403, 404, 503)}},
+    )
     def get(self, request: Request, key_id: str, sig: str, token: str) -> HttpResponse:
         signed = services.resolve_signed(
             key_id=key_id, sig=sig, token=token, accept=request.headers.get("Accept", "")

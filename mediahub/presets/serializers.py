@@ -34,9 +34,11 @@ class CommandField(serializers.Field):
 
 
 class PresetSerializer(serializers.ModelSerializer):
-    command = CommandField(allow_null=True)
-    params = serializers.DictField(child=serializers.CharField(allow_null=True))
-    ladder = LadderRungSerializer(many=True, allow_null=True)
+    # Present only for the preset's own kind (see ``to_representation``): not required in the schema.
+    command = CommandField(allow_null=True, required=False)
+    params = serializers.DictField(child=serializers.CharField(allow_null=True), required=False)
+    ladder = LadderRungSerializer(many=True, allow_null=True, required=False)
+    ops = serializers.CharField(required=False)
 
     class Meta:
         model = Preset

@@ -6,7 +6,7 @@ class StreamConfig(AppConfig):
     label = "stream"
 
     def ready(self) -> None:
-        from mediahub.events.outbox import ANY, subscribe
+        from mediahub.events.outbox import ANY, subscribe_many
         from mediahub.stream.live import publish_on_commit
 
-        subscribe(ANY, publish_on_commit)
+        subscribe_many(ANY, publish_on_commit)

@@ -42,18 +42,26 @@ def message(
     return body
 
 
-def publish_on_commit(event: Event) -> None:
-    """The outbox subscriber (``"*"``): open streams hear of the event once it is committed (they
-    replay it from the outbox if they miss it)."""
-    body = message(event.type, event.data, event.created_at, event.id)
-    transaction.on_commit(functools.partial(publish, event.tenant_id, body))
+def publish_on_commit(events: list[Event]) -> None:
+    """The outbox subscriber (``"*"``, many at once): open streams hear of the events once they are
+    committed (they replay them from the outbox if they miss one)."""
+    messages = [(e.tenant_id, message(e.type, e.data, e.created_at, e.id)) for e in events]
+    transaction.on_commit(functools.partial(publish_many, messages))
 
 
 def publish(tenant_id: object, body: dict[str, Any]) -> None:
+    publish_many([(tenant_id, body)])
+
+
+def publish_many(messages: list[tuple[object, dict[str, Any]]]) -> None:
+    """One round trip to Redis however many events a transaction committed."""
     try:
-        redis.get_redis().publish(channel(tenant_id), json.dumps(body, cls=DjangoJSONEncoder))
+        pipeline = redis.get_redis().pipeline(transaction=False)
+        for tenant_id, body in messages:
+            pipeline.publish(channel(tenant_id), json.dumps(body, cls=DjangoJSONEncoder))
+        pipeline.execute()
     except RedisError as exc:
-        logger.warning("live event not published (streams will replay it on resume): %s", exc)
+        logger.warning("live events not published (streams will replay them on resume): %s", exc)
 
 
 def subscribe(tenant_id: object) -> PubSub:

@@ -58,18 +58,42 @@ def subscribed_endpoints(tenant: Tenant, event_type: str) -> QuerySet[Endpoint]:
     )
 
 
-def deliver_to_subscribers(event: Event) -> None:
-    """The outbox subscriber (``"*"``): a delivery to each active endpoint subscribed to the type."""
-    fan_out(event, subscribed_endpoints(event.tenant, event.type))
+def subscribed_endpoints_of_many(
+    keys: Iterable[tuple[UUID, str]],
+) -> dict[tuple[UUID, str], list[Endpoint]]:
+    """``subscribed_endpoints`` for many (tenant id, event type) pairs in one query."""
+    keys = set(keys)
+    found: dict[tuple[UUID, str], list[Endpoint]] = {}
+    candidates = Endpoint.objects.filter(tenant_id__in={tenant for tenant, _ in keys}, active=True).filter(
+        events__overlap=["*", *{event_type for _, event_type in keys}]
+    )
+    for endpoint in candidates:
+        for tenant, event_type in keys:
+            if tenant == endpoint.tenant_id and ("*" in endpoint.events or event_type in endpoint.events):
+                found.setdefault((tenant, event_type), []).append(endpoint)
+    return found
+
+
+def deliver_to_subscribers(events: list[Event]) -> None:
+    """The outbox subscriber (``"*"``, many at once): a delivery to each active endpoint subscribed
+    to the event's type; one lookup and one INSERT for all the events."""
+    endpoints = subscribed_endpoints_of_many({(event.tenant_id, event.type) for event in events})
+    fan_out_many([(event, endpoints.get((event.tenant_id, event.type), ())) for event in events])
 
 
 def fan_out(event: Event, endpoints: Iterable[Endpoint]) -> list[Delivery]:
     """A pending delivery of ``event`` per endpoint, rung once the caller's transaction commits."""
+    return fan_out_many([(event, endpoints)])
+
+
+def fan_out_many(pairs: Iterable[tuple[Event, Iterable[Endpoint]]]) -> list[Delivery]:
+    """``fan_out`` of many events with one INSERT and one doorbell callback."""
     now = timezone.now()
     deliveries = Delivery.objects.bulk_create(
         Delivery(
             tenant_id=event.tenant_id, endpoint=endpoint, event=event, next_attempt_at=now, queued_for=now
         )
+        for event, endpoints in pairs
         for endpoint in endpoints
     )
     if deliveries:

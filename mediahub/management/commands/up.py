@@ -2,8 +2,9 @@
 
 Starts the embedded Redis when ``REDIS_URL`` is unset (the embedded PostgreSQL is already up: the
 settings started it), migrates, issues a demo tenant key, then runs gunicorn, the Dramatiq workers
-and the scheduler, each in its own process group. Ctrl-C or SIGTERM stops all of them, then Redis
-and PostgreSQL, and returns.
+and the scheduler, each in its own process group, and restarts any of them that exits (see
+``mediahub.supervisor``). Ctrl-C or SIGTERM stops all of them, then Redis and PostgreSQL, and
+returns.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from mediahub import services
-from tasks.workers import worker_process_argvs
+from mediahub.supervisor import Program, Supervisor, TooManyCrashes
+from tasks.workers import worker_groups
 from tenants.services import issue_demo_key
 
 READY_TIMEOUT_SECONDS = 60
@@ -52,7 +54,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
         redis_server: subprocess.Popen | None = None
-        apps: dict[int, tuple[str, subprocess.Popen]] = {}
+        supervisor = Supervisor([], log=lambda line: self.stdout.write(f"supervisor: {line}"))
         failed = None
         try:
             if embedded_redis:
@@ -66,20 +68,17 @@ class Command(BaseCommand):
 
             web_env = {**child_env, "HOST": host, "PORT": port}
             web_env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(data_dir / "prometheus"))
-            commands = [
-                ("gunicorn", gunicorn_argv(), web_env),
-                *[("dramatiq worker", argv, child_env) for argv in worker_process_argvs()],
-                (
+            supervisor.programs = [
+                Program("gunicorn", gunicorn_argv(), web_env),
+                *[Program(f"workers [{', '.join(g.queues)}]", g.argv, child_env) for g in worker_groups()],
+                Program(
                     "scheduler",
                     [sys.executable, str(settings.BASE_DIR / "manage.py"), "run_scheduler"],
                     child_env,
                 ),
             ]
-            for name, argv, env in commands:
-                process = services.spawn(argv, env=env)
-                apps[process.pid] = (name, process)
-
-            _wait_until_ready(f"{base_url}/healthz", apps)
+            supervisor.start()
+            _wait_until_ready(f"{base_url}/healthz", supervisor.programs)
             self.stdout.write(
                 "\n".join(
                     [
@@ -95,21 +94,20 @@ class Command(BaseCommand):
                     ]
                 )
             )
-            pid, status = os.wait()  # until a child exits or a signal arrives
-            name, process = apps[pid]
-            process.returncode = os.waitstatus_to_exitcode(status)
-            failed = f"{name} exited with status {process.returncode}"
+            supervisor.run()  # until a signal arrives, or too many crashes
+        except TooManyCrashes as exc:
+            failed = str(exc)
         except KeyboardInterrupt:
             self.stdout.write("Stopping mediahub…")
         finally:
             _ignore_stop_signals()  # nothing may interrupt the shutdown: it would leave orphans behind
-            services.stop_processes([process for _, process in apps.values()])
+            services.stop_processes(supervisor.processes())
             if redis_server is not None:
                 services.stop_processes([redis_server])
             if embedded_database:
                 services.stop_embedded_database(data_dir)
         if failed:
-            raise CommandError(f"{failed}; everything else was stopped.")
+            raise CommandError(f"{failed}. mediahub stopped.")
         self.stdout.write("mediahub stopped.")
 
 
@@ -129,12 +127,14 @@ def _ignore_stop_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def _wait_until_ready(url: str, apps: dict[int, tuple[str, subprocess.Popen]]) -> None:
+def _wait_until_ready(url: str, programs: list[Program]) -> None:
+    # A program failing while starting is a configuration error: no restart would help.
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        for name, process in apps.values():
-            if process.poll() is not None:
-                raise CommandError(f"{name} exited with status {process.returncode} while starting.")
+        for program in programs:
+            if program.process.poll() is not None:
+                status = program.process.returncode
+                raise CommandError(f"{program.name} exited with status {status} while starting.")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
