@@ -39,8 +39,9 @@ def gunicorn(django_db_setup):
     """gunicorn with the production config, one worker of THREADS threads, on the test database."""
     port = free_port()
     database = urlsplit(settings.DATABASE_URL)._replace(path="/" + connection.settings_dict["NAME"])
-    env = {
-        **os.environ,
+    # Unset, not empty: prometheus_client takes an empty folder name as the current directory.
+    env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    env |= {
         "PORT": str(port),
         "DATABASE_URL": database.geturl(),
         "WEB_CONCURRENCY": "1",
@@ -48,7 +49,6 @@ def gunicorn(django_db_setup):
         "GUNICORN_ACCESS_LOG": "false",
         "SLOW_REQUEST_TIMEOUT_SECONDS": str(TIMEOUT),
         "API_RATE_LIMIT_PER_MINUTE": "0",
-        "PROMETHEUS_MULTIPROC_DIR": "",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "python:mediahub.gunicorn_conf", "mediahub.wsgi"],
