@@ -19,8 +19,8 @@ REMUX_MAX_LEVEL = 42
 REMUX_PIXEL_FORMATS = {"yuv420p", "yuvj420p"}
 REMUX_AUDIO_CODECS = {"aac"}
 # A copied segment can only start on a source keyframe: refuse sources whose keyframes are further
-# apart than this many target segment durations.
-MAX_KEYFRAME_GAP_SEGMENTS = 2.0
+# apart than about twice the target segment (2.5: x264's default 250-frame GOP at 25-30 fps passes).
+MAX_KEYFRAME_GAP_SEGMENTS = 2.5
 
 
 def remux_refusal(
