@@ -15,7 +15,6 @@ from mediahub.search.models import Embedding
 from mediahub.search.text import build_text, filename_words, register_text_source
 from mediahub.webhooks.models import Event
 from tasks.models import Task
-from tasks.types import TaskType
 from tests.conftest import client_for
 from tests.embedding_models import CountingMiniLM
 from tests.task_helpers import queue_worker, wait_for
@@ -256,7 +255,6 @@ def test_a_media_without_text_completes_saying_so(tenant, worker):
     assert Embedding.objects.get(media=media).status == "none"
 
 
-@pytest.mark.skipif(not hasattr(TaskType, "batch_size"), reason="needs the engine's batch claims (issue 14)")
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_embeds_a_backlog_in_one_model_call(tenant, worker, counting_model):
     """Tasks that become runnable together are claimed together: one model call for all of them."""
