@@ -321,6 +321,29 @@ def test_direct_upload_rejects_bad_input(api):
     assert api.post("/api/v1/media/uploads", {"filename": "x"}, format="json").status_code == 400
     huge = api.post("/api/v1/media/uploads", {"filename": "x", "size_bytes": 10**15}, format="json")
     assert huge.status_code == 413
+    # JSON types as the schema gives them, and no field the schema does not name.
+    for body, field in (
+        ({"filename": "x", "size_bytes": 1, "auto_transcode": 0}, "auto_transcode"),
+        ({"filename": "x", "size_bytes": "1"}, "size_bytes"),
+        ({"filename": "x", "size_bytes": 1, "titel": "typo"}, "titel"),
+        ({"filename": "a\x00b", "size_bytes": 1}, "filename"),
+    ):
+        refused = api.post("/api/v1/media/uploads", body, format="json")
+        assert refused.status_code == 400 and field in refused.json()["error"]["details"], body
+
+
+def test_media_json_bodies_refuse_unknown_fields(api, clip):
+    video = upload(api, clip, auto_transcode="false").json()
+    patched = api.patch(f"/api/v1/media/{video['id']}", {"titel": "typo"}, format="json")
+    assert patched.status_code == 400 and "titel" in patched.json()["error"]["details"]
+    ticket = api.post("/api/v1/media/uploads", {"filename": "x.mp4", "size_bytes": 5}, format="json").json()
+    complete_url = f"/api/v1/media/uploads/{ticket['upload_id']}/complete"
+    extra = {"part_number": 1, "etag": "e", "x": 1}
+    for body, field in (({"part": []}, "part"), ({"parts": [extra]}, "parts")):
+        refused = api.post(complete_url, body, format="json")
+        assert refused.status_code == 400 and field in refused.json()["error"]["details"], body
+    form = upload(api, clip, colour="blue")
+    assert form.status_code == 400 and "colour" in form.json()["error"]["details"]
 
 
 def test_idempotent_upload_replays_the_first_response(api, clip):

@@ -2,8 +2,11 @@
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import serializers
 
-from mediahub.api.serializers import ErrorSerializer
+from mediahub.api.serializers import ErrorSerializer, StrictFieldsMixin
+
+NO_NUL_PATTERN = r"^[^\u0000]*$"
 
 # Answers every authenticated endpoint can give, all in the error shape of API.md.
 ERROR_RESPONSES = {
@@ -31,11 +34,21 @@ class AutoSchema(openapi.AutoSchema):
             paginator.view = self.view
         return paginator
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if isinstance(serializer, StrictFieldsMixin):  # an unknown field is a 400
+            schema["additionalProperties"] = False
+        return schema
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         # A list that may not be empty says so (drf-spectacular leaves allow_empty out).
         if getattr(field, "allow_empty", True) is False and schema.get("type") == "array":
             schema["minItems"] = max(1, schema.get("minItems", 0))
+        # DRF refuses NUL in every CharField (PostgreSQL cannot store it); a field with a format or
+        # a pattern of its own already excludes it.
+        if isinstance(field, serializers.CharField) and not {"pattern", "format"} & schema.keys():
+            schema["pattern"] = NO_NUL_PATTERN
         return schema
 
     def _get_filter_parameters(self):

@@ -4,7 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mediahub.api.serializers import BoundedJSONField
+from mediahub.api.serializers import BoundedJSONField, StrictFieldsMixin
 from mediahub.media import playback, storage
 from mediahub.media.models import Media
 from tenants.defaults import HLS_SEGMENT_TYPES
@@ -136,7 +136,7 @@ class DuplicateMediaSerializer(MediaSerializer):
         fields = [*MediaSerializer.Meta.fields, "duplicate"]
 
 
-class MediaUploadSerializer(serializers.Serializer):
+class MediaUploadSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -144,13 +144,13 @@ class MediaUploadSerializer(serializers.Serializer):
     auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class MediaUpdateSerializer(serializers.Serializer):
+class MediaUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     title = serializers.CharField(max_length=500, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     metadata = BoundedJSONField(object_only=True, from_text=True, required=False)
 
 
-class DirectUploadCreateSerializer(serializers.Serializer):
+class DirectUploadCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     filename = serializers.CharField(max_length=1000)
     size_bytes = serializers.IntegerField(min_value=1)
     content_type = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
@@ -160,7 +160,7 @@ class DirectUploadCreateSerializer(serializers.Serializer):
     auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class PartSerializer(serializers.Serializer):
+class PartSerializer(StrictFieldsMixin, serializers.Serializer):
     part_number = serializers.IntegerField(min_value=1, max_value=10_000)
     etag = serializers.CharField(max_length=200)
 
@@ -178,5 +178,5 @@ class DirectUploadSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class DirectUploadCompleteSerializer(serializers.Serializer):
+class DirectUploadCompleteSerializer(StrictFieldsMixin, serializers.Serializer):
     parts = PartSerializer(many=True, required=False, default=list)
