@@ -327,6 +327,8 @@ def test_direct_upload_rejects_bad_input(api):
         ({"filename": "x", "size_bytes": "1"}, "size_bytes"),
         ({"filename": "x", "size_bytes": 1, "titel": "typo"}, "titel"),
         ({"filename": "a\x00b", "size_bytes": 1}, "filename"),
+        ({"filename": "x", "size_bytes": 1, "metadata": {"a\x00": 1}}, "metadata"),  # jsonb refuses NUL
+        ({"filename": "x", "size_bytes": 1, "metadata": {"a": ["\x00"]}}, "metadata"),
     ):
         refused = api.post("/api/v1/media/uploads", body, format="json")
         assert refused.status_code == 400 and field in refused.json()["error"]["details"], body

@@ -113,6 +113,10 @@ def test_system_presets_are_read_only(api):
         ({"name": "l", "kind": "ladder", "ladder": [{**RUNG, "crf": 60}]}, "ladder"),
         ({"name": "i", "kind": "image"}, "ops"),
         ({"name": "x", "kind": "video"}, "kind"),
+        ({"name": "i", "kind": "image", "ops": "-/resize/10x", "ladder": [None, None]}, "ladder"),  # 500
+        ({"name": "l", "kind": "ladder", "ladder": [None]}, "ladder"),
+        ({**COMMAND, "command": "-i a\x00b"}, "command"),
+        ({**COMMAND, "command": ["-i", "\x00"]}, "command"),
     ],
 )  # fmt: skip
 def test_bad_presets_are_400_naming_the_field(api, body, field):

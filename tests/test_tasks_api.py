@@ -113,6 +113,10 @@ def test_list_shape_filters_and_newest_first(api, tenant):
     assert api.get("/api/v1/tasks", {"end_date": future}).json()["total"] == 2
     assert api.get("/api/v1/tasks?status=nope").status_code == 400
     assert api.get("/api/v1/tasks?start_date=yesterday").status_code == 400
+    # RFC 3339 allows offsets up to ±23:59 (PostgreSQL only ±15:59), and any year from 1 to 9999.
+    for start in ("0079-03-08T13:04:57+19:12", "2000-01-01T00:00:00-17:12", "0001-01-01T00:00:00+05:00"):
+        assert api.get("/api/v1/tasks", {"start_date": start}).json()["total"] == 2, start
+    assert api.get("/api/v1/tasks", {"end_date": "9999-12-31T23:00:00-05:00"}).json()["total"] == 2
 
 
 def test_cancel_and_retry_follow_the_state_machine(api, tenant):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from mediahub.api.serializers import ErrorSerializer, StrictFieldsMixin
 
 NO_NUL_PATTERN = r"^[^\u0000]*$"
+NOT_BLANK_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 # Answers every authenticated endpoint can give, all in the error shape of API.md.
 ERROR_RESPONSES = {
@@ -45,11 +46,15 @@ class AutoSchema(openapi.AutoSchema):
         # A list that may not be empty says so (drf-spectacular leaves allow_empty out).
         if getattr(field, "allow_empty", True) is False and schema.get("type") == "array":
             schema["minItems"] = max(1, schema.get("minItems", 0))
-        # DRF refuses NUL in every CharField (PostgreSQL cannot store it); a field with a format or
-        # a pattern of its own already excludes it.
-        if isinstance(field, serializers.CharField) and not {"pattern", "format"} & schema.keys():
-            schema["pattern"] = NO_NUL_PATTERN
         return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # DRF refuses NUL in every CharField (PostgreSQL cannot store it) and, unless blank is
+        # allowed, a value that is blank once trimmed; a format or a pattern of its own says more.
+        if isinstance(field, serializers.CharField) and not {"pattern", "format", "oneOf"} & schema.keys():
+            blank_refused = not field.allow_blank and field.trim_whitespace
+            schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
 
     def _get_filter_parameters(self):
         parameters = super()._get_filter_parameters()
