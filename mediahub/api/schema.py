@@ -52,7 +52,9 @@ class AutoSchema(openapi.AutoSchema):
         super()._insert_field_validators(field, schema)
         # DRF refuses NUL in every CharField (PostgreSQL cannot store it) and, unless blank is
         # allowed, a value that is blank once trimmed; a format or a pattern of its own says more.
-        if isinstance(field, serializers.CharField) and not {"pattern", "format", "oneOf"} & schema.keys():
+        # Output-only fields are left as they are, like drf-spectacular leaves out their minLength.
+        writable = isinstance(field, serializers.CharField) and not field.read_only
+        if writable and not {"pattern", "format", "oneOf"} & schema.keys():
             blank_refused = not field.allow_blank and field.trim_whitespace
             schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
 
