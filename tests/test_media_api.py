@@ -321,6 +321,9 @@ def test_direct_upload_rejects_bad_input(api):
     assert api.post("/api/v1/media/uploads", {"filename": "x"}, format="json").status_code == 400
     huge = api.post("/api/v1/media/uploads", {"filename": "x", "size_bytes": 10**15}, format="json")
     assert huge.status_code == 413
+    for content_type in ("video/mp4; codecs=avc1", "video/mp4\n"):  # surrounding whitespace is trimmed
+        typed = {"filename": "x.mp4", "size_bytes": 10**8, "content_type": content_type}
+        assert api.post("/api/v1/media/uploads", typed, format="json").status_code == 201
     # JSON types as the schema gives them, and no field the schema does not name.
     for body, field in (
         ({"filename": "x", "size_bytes": 1, "auto_transcode": 0}, "auto_transcode"),
@@ -329,6 +332,8 @@ def test_direct_upload_rejects_bad_input(api):
         ({"filename": "a\x00b", "size_bytes": 1}, "filename"),
         ({"filename": "x", "size_bytes": 1, "metadata": {"a\x00": 1}}, "metadata"),  # jsonb refuses NUL
         ({"filename": "x", "size_bytes": 1, "metadata": {"a": ["\x00"]}}, "metadata"),
+        ({"filename": "x", "size_bytes": 10**8, "content_type": "\\\x13"}, "content_type"),  # was a 503
+        ({"filename": "x", "size_bytes": 1, "content_type": "video/ mp4"}, "content_type"),
     ):
         refused = api.post("/api/v1/media/uploads", body, format="json")
         assert refused.status_code == 400 and field in refused.json()["error"]["details"], body

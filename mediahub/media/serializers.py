@@ -150,10 +150,23 @@ class MediaUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     metadata = BoundedJSONField(object_only=True, from_text=True, required=False)
 
 
+_TOKEN = r"[A-Za-z0-9!#$&^_.+-]"
+# RFC 6838 type/subtype names, with optional parameters (``; codecs=avc1``).
+_NAME = rf"[A-Za-z0-9]{_TOKEN}{{0,126}}"
+CONTENT_TYPE_PATTERN = rf"^{_NAME}/{_NAME}(?: *; *{_TOKEN}+={_TOKEN}+)*$"
+
+
 class DirectUploadCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     filename = serializers.CharField(max_length=1000)
     size_bytes = serializers.IntegerField(min_value=1)
-    content_type = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    # Sent on to storage as the object's Content-Type: a media type, not arbitrary text.
+    content_type = serializers.RegexField(
+        CONTENT_TYPE_PATTERN,
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+    )
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
     metadata = BoundedJSONField(object_only=True, from_text=True, required=False, default=dict)
