@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
+from django.db.models import Field
 from django.utils import timezone
 
 from mediahub.events.outbox import emit_many
@@ -55,7 +56,7 @@ def transition_many(
 def _update_each(tasks: Sequence[Task], fields: list[str]) -> None:
     """Write each task's own values of ``fields`` in one ``UPDATE … FROM (VALUES …)`` (Django's
     ``bulk_update`` builds a CASE per field and row, which costs more than the query)."""
-    columns = [Task._meta.get_field(name) for name in fields]
+    columns = [cast(Field, Task._meta.get_field(name)) for name in fields]
     rows = ", ".join(
         "(%s::uuid, " + ", ".join(f"%s::{c.db_type(connection)}" for c in columns) + ")" for _ in tasks
     )

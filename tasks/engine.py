@@ -156,7 +156,7 @@ def claim_batch(type_name: str, size: int = 1) -> list[Task]:
             .annotate(last_attempt=Subquery(last_attempt[:1]))[:window]
         )
         if max_per_tenant is not None:
-            taken = []
+            taken: list[Task] = []
             for task in rows:
                 if len(taken) < size and running[task.tenant_id] < max_per_tenant:
                     running[task.tenant_id] += 1

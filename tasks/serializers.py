@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
