@@ -90,7 +90,8 @@ def main() -> None:
                 line += f", {type_name} {rates[type_name][-1]:.0f} tasks/s"
             print(f"{line}; load {load()}")
         for type_name in types:
-            ratio = statistics.median(100 * rate / base for rate, base in zip(rates[type_name], bare, strict=True))
+            ratios = [100 * rate / base for rate, base in zip(rates[type_name], bare, strict=True)]
+            ratio = statistics.median(ratios)
             print(
                 f"drain: {args.drain_tasks} tasks at {statistics.median(rates[type_name]):.0f} tasks/s = "
                 f"{ratio:.1f} % of bare Dramatiq ({statistics.median(bare):.0f} messages/s) [{type_name}, "
