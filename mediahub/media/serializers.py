@@ -122,7 +122,7 @@ class MediaSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DictField(child=PluginRunSerializer()))
     def get_plugins(self, media: Media) -> dict[str, Any]:
-        return {row.plugin: PluginRunSerializer(row).data for row in media.plugin_results.all()}  # type: ignore[attr-defined]
+        return {row.plugin: PluginRunSerializer(row).data for row in media.plugin_results.all()}
 
 
 def with_represented_rows(media: QuerySet[Media]) -> QuerySet[Media]:
