@@ -384,6 +384,28 @@ def test_admin_search_box_uses_the_hybrid_search_and_the_media_list_shows_embedd
 
 
 @pytest.mark.django_db
+def test_an_admin_edit_re_embeds_like_a_patch(admin_client, tenant, counting_model):
+    media = Media.objects.create(tenant=tenant, type="image", filename="a.png", title="A red bicycle")
+    services.embed_media(media=[media])
+    url = f"/admin/media/media/{media.pk}/change/"
+    form = {"title": "A blue sailing boat", "description": "", "metadata": '{"lake": "Constance"}'}
+    for inline in admin_client.get(url).context["inline_admin_formsets"]:  # e.g. plugin results
+        management = inline.formset.management_form
+        form |= {management.add_prefix(name): value for name, value in management.initial.items()}
+
+    assert admin_client.post(url, form).status_code == 302
+    media.refresh_from_db()
+    assert (media.title, media.metadata) == ("A blue sailing boat", {"lake": "Constance"})
+    assert Embedding.objects.get(media=media).status == "pending"
+    task = Task.objects.get(media=media, type="EmbeddingGeneration")
+    assert Event.objects.filter(type="media.updated", data__id=str(media.pk)).count() == 1
+    # The same values again change nothing: no event, no second task.
+    assert admin_client.post(url, form).status_code == 302
+    assert list(Task.objects.filter(media=media, type="EmbeddingGeneration")) == [task]
+    assert Event.objects.filter(type="media.updated", data__id=str(media.pk)).count() == 1
+
+
+@pytest.mark.django_db
 def test_embed_missing_queues_every_media_without_a_current_vector(tenant, other_tenant):
     from django.core.management import call_command
     from django.core.management.base import CommandError

@@ -46,7 +46,7 @@ class MediaAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = ["title", "description", "metadata", *readonly_fields]
+    fields = ["title", "description", "metadata", *readonly_fields]  # what a PATCH may change
     actions = ["delete_with_storage"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -57,6 +57,17 @@ class MediaAdmin(admin.ModelAdmin):
         # The stock bulk delete would leave stored objects and open tasks behind.
         actions.pop("delete_selected", None)
         return actions
+
+    def save_model(self, request: HttpRequest, media: Media, form, change: bool) -> None:
+        # Through the API's service, not a bare save: a change emits media.updated, and search
+        # embeds the media again, exactly as after a PATCH.
+        data = form.cleaned_data
+        services.update_media(
+            media=Media.objects.get(pk=media.pk),
+            title=data["title"],
+            description=data["description"],
+            metadata=data["metadata"],
+        )
 
     def delete_model(self, request: HttpRequest, media: Media) -> None:
         services.delete_media(media=media)

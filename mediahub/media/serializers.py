@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -121,7 +122,18 @@ class MediaSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DictField(child=PluginRunSerializer()))
     def get_plugins(self, media: Media) -> dict[str, Any]:
-        return {row.plugin: PluginRunSerializer(row).data for row in media.plugin_results.all()}  # type: ignore[attr-defined]
+        return {row.plugin: PluginRunSerializer(row).data for row in media.plugin_results.all()}
+
+
+def with_represented_rows(media: QuerySet[Media]) -> QuerySet[Media]:
+    """``media`` with the rows of other apps that ``MediaSerializer`` shows (the embedding state
+    mediahub.search keeps, the plugin results), fetched along: no query per media of a list. The
+    embedding's vector and text stay unread; only its state is shown."""
+    return (
+        media.select_related("embedding")
+        .prefetch_related("plugin_results")
+        .defer("embedding__vector", "embedding__text", "embedding__search_vector")
+    )
 
 
 def event_data(media: Media) -> dict[str, Any]:

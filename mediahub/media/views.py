@@ -28,6 +28,7 @@ from mediahub.media.serializers import (
     MediaSerializer,
     MediaUpdateSerializer,
     MediaUploadSerializer,
+    with_represented_rows,
 )
 from mediahub.media.uploads import HashingUploadHandler
 from tenants.authentication import ApiKeyAuthentication
@@ -64,8 +65,7 @@ class MediaCollectionView(StorageErrorsMixin, mixins.ListModelMixin, TenantScope
 
     # An upload streams through these to a temporary file, hashed on the way and stopped at the
     # tenant's size limit; only the multipart parser reads the body.
-    # the rows mediahub.search and mediahub.plugins keep
-    queryset = Media.objects.select_related("embedding").prefetch_related("plugin_results")
+    queryset = with_represented_rows(Media.objects.all())
     serializer_class = MediaSerializer
     filterset_class = MediaFilter
     list_key = "media"
@@ -111,7 +111,7 @@ def _media_fields(filename: str, data: dict[str, Any]) -> services.MediaFields:
 class MediaViewSet(StorageErrorsMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """One media: read, change or delete it."""
 
-    queryset = Media.objects.select_related("embedding")  # the row mediahub.search keeps
+    queryset = with_represented_rows(Media.objects.all())
     serializer_class = MediaSerializer
     lookup_value_regex = UUID_PATTERN
 
