@@ -300,6 +300,11 @@ def test_direct_upload_multipart_and_size_check(api, other_api, clip, monkeypatc
     assert put.status_code == 200, put.text
     complete_url = f"/api/v1/media/uploads/{ticket['upload_id']}/complete"
     assert other_api.post(complete_url, {}, format="json").status_code == 404
+    # Bodies the schema allows that do not fit this upload conflict with it (409), not a 400.
+    wrong_etag = {"parts": [{"part_number": 1, "etag": "x"}]}
+    for body, code in (({}, "parts_required"), (wrong_etag, "invalid_parts")):
+        conflict = api.post(complete_url, body, format="json")
+        assert conflict.status_code == 409 and conflict.json()["error"]["code"] == code, conflict.json()
     parts = [{"part_number": 1, "etag": put.headers["ETag"]}]
     done = api.post(complete_url, {"parts": parts}, format="json")
     assert done.status_code == 201, done.json()
@@ -314,7 +319,7 @@ def test_direct_upload_multipart_and_size_check(api, other_api, clip, monkeypatc
         {"parts": [{"part_number": 1, "etag": etag}]},
         format="json",
     )
-    assert mismatch.status_code == 400 and mismatch.json()["error"]["code"] == "size_mismatch"
+    assert mismatch.status_code == 409 and mismatch.json()["error"]["code"] == "size_mismatch"
 
 
 def test_direct_upload_rejects_bad_input(api):
