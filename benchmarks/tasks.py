@@ -1,7 +1,7 @@
 """Task engine benchmark: dispatch latency, drain rate, and the task API on 100,000 rows.
 
     .venv/bin/python benchmarks/tasks.py [--broker rabbitmq|redis] [--latency-tasks 200]
-        [--drain-tasks 2000] [--api-rows 100000]
+        [--drain-tasks 2000] [--rounds 3] [--api-rows 100000]
 
 Runs on the same real services as the test suite (a fresh embedded PostgreSQL, a private RabbitMQ
 vhost, a Redis key prefix; see ``tests/services.py``) with the default worker setup of the queue
@@ -14,7 +14,8 @@ vhost, a Redis key prefix; see ``tests/services.py``) with the default worker se
   for ``TestEchoBatched`` (``batch_size`` 20) and ``TestEcho`` (``batch_size`` 1), as a ratio to
   bare Dramatiq: a no-op actor (``benchmarks/bare_dramatiq.py``) on the same broker with the same
   processes and threads, its N messages queued first and drained by a fresh worker command (first
-  to last message run);
+  to last message run); ``--rounds`` rounds of all three, the medians of rates and of the
+  per-round ratios;
 - API: ``GET /tasks?limit=50`` and ``GET /tasks/stats`` p50/p95 for one tenant, with 100,000 tasks
   across 10 tenants bulk-inserted (in-process Django test client: view + database time).
 """
@@ -49,6 +50,9 @@ def main() -> None:
     parser.add_argument("--latency-tasks", type=int, default=200)
     parser.add_argument("--drain-tasks", type=int, default=2000)
     parser.add_argument("--api-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="drain rounds (bare Dramatiq, then each type); medians"
+    )
     args = parser.parse_args()
     if args.broker == "redis":
         os.environ["BROKER_URL"] = os.environ["REDIS_URL"]
@@ -67,20 +71,31 @@ def main() -> None:
 
     processes, threads = settings.TASK_WORKER_PROCESSES, settings.TASK_WORKER_THREADS
     print(f"broker: {args.broker}; {processes} worker processes x {threads} threads; load {load()}")
-    bare = bare_dramatiq(args.drain_tasks, processes, threads)
     tenant, _ = create_tenant(name="Benchmark")
     query_profile(tenant)
     argv = worker_argv(["test_echo", "test_echo_batched"], processes, threads)
     worker = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    types = ("TestEchoBatched", "TestEcho")
     try:
         wait_done([create(tenant, 0)], timeout=120)  # warm-up: the worker is up
         latency(tenant, args.latency_tasks)
-        for type_name in ("TestEchoBatched", "TestEcho"):
-            rate = drain(tenant, args.drain_tasks, type_name)
+        # Rounds side by side, so that a busy spell of the machine weighs on both rates alike.
+        bare: list[float] = []
+        rates: dict[str, list[float]] = {name: [] for name in types}
+        for number in range(1, args.rounds + 1):
+            bare.append(bare_dramatiq(args.drain_tasks, processes, threads))
+            line = f"round {number}: bare Dramatiq {bare[-1]:.0f} messages/s"
+            for type_name in types:
+                rates[type_name].append(drain(tenant, args.drain_tasks, type_name))
+                line += f", {type_name} {rates[type_name][-1]:.0f} tasks/s"
+            print(f"{line}; load {load()}")
+        for type_name in types:
+            ratios = [100 * rate / base for rate, base in zip(rates[type_name], bare, strict=True)]
+            ratio = statistics.median(ratios)
             print(
-                f"drain: {args.drain_tasks} tasks at {rate:.0f} tasks/s = {100 * rate / bare:.1f} % of bare "
-                f"Dramatiq ({bare:.0f} messages/s) [{type_name}, batch_size "
-                f"{registry.get_type(type_name).batch_size}]; load {load()}"
+                f"drain: {args.drain_tasks} tasks at {statistics.median(rates[type_name]):.0f} tasks/s = "
+                f"{ratio:.1f} % of bare Dramatiq ({statistics.median(bare):.0f} messages/s) [{type_name}, "
+                f"batch_size {registry.get_type(type_name).batch_size}; medians of {args.rounds} rounds]"
             )
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
@@ -228,7 +243,7 @@ def api(rows: int) -> None:
     client = client_for(tenants[0])
     for path in ("/api/v1/tasks?limit=50", "/api/v1/tasks/stats", "/api/v1/tasks?limit=50&status=failed"):
         samples = []
-        for _ in range(60):
+        for _ in range(210):
             t0 = time.perf_counter()
             response = client.get(path)
             samples.append((time.perf_counter() - t0) * 1000)

@@ -41,6 +41,13 @@ class Program:
         self.process = services.spawn(self.argv, env=self.env)
         self.restart_at = None
 
+    @property
+    def started(self) -> subprocess.Popen:
+        """The process of a program that has been started."""
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self.process
+
 
 class Supervisor:
     def __init__(
@@ -74,18 +81,18 @@ class Supervisor:
         """Notice exited programs and start the ones whose backoff is over."""
         now = time.monotonic()
         for program in self.programs:
-            if program.restart_at is None and program.process.poll() is not None:
+            if program.restart_at is None and program.started.poll() is not None:
                 self._crashed(program, now)
             elif program.restart_at is not None and now >= program.restart_at:
                 program.start()
-                self.log(f"{program.name} restarted (pid {program.process.pid}).")
+                self.log(f"{program.name} restarted (pid {program.started.pid}).")
 
     def _crashed(self, program: Program, now: float) -> None:
         for crashes in (self.crashes, program.crashes):
             crashes.append(now)
             while crashes[0] < now - self.window_seconds:
                 crashes.popleft()
-        status = program.process.returncode
+        status = program.started.returncode
         if len(self.crashes) >= self.crash_limit:
             raise TooManyCrashes(
                 f"{len(self.crashes)} crashes within {self.window_seconds:.0f} s (the last: {program.name} "

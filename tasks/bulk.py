@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
+from django.db.models import Field
 from django.utils import timezone
 
 from mediahub.events.outbox import emit_many
 from tasks import states
 from tasks.models import Task
-from tasks.serializers import TaskSerializer
+from tasks.serializers import task_representation
 
 
 def transition_many(
@@ -43,8 +44,7 @@ def transition_many(
     Task.objects.filter(pk__in=[t.pk for t in tasks]).update(**{f: getattr(tasks[0], f) for f in same})
     if varying:
         _update_each(tasks, sorted(varying))
-    # One serializer for all: DRF copies its fields per serializer, which cost more than the SQL.
-    data = TaskSerializer(tasks, many=True).data
+    data = [task_representation(task) for task in tasks]
     emit_many([(t.tenant, name, d) for t, name, d in zip(tasks, names, data, strict=True) if name])
     if to in Task.TERMINAL:
         for task in tasks:
@@ -56,7 +56,7 @@ def transition_many(
 def _update_each(tasks: Sequence[Task], fields: list[str]) -> None:
     """Write each task's own values of ``fields`` in one ``UPDATE … FROM (VALUES …)`` (Django's
     ``bulk_update`` builds a CASE per field and row, which costs more than the query)."""
-    columns = [Task._meta.get_field(name) for name in fields]
+    columns = [cast(Field, Task._meta.get_field(name)) for name in fields]
     rows = ", ".join(
         "(%s::uuid, " + ", ".join(f"%s::{c.db_type(connection)}" for c in columns) + ")" for _ in tasks
     )

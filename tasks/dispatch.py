@@ -38,6 +38,7 @@ def ring_on_commit(type_name: str, delay_seconds: float | None = None) -> None:
         return
     # Django starts a new list of commit hooks after each commit or rollback: a set kept beside
     # the list is valid exactly as long as that list is.
+    rung: set[tuple[str, float | None]]
     hooks, rung = getattr(connection, "_task_doorbells", (None, set()))
     if hooks is not connection.run_on_commit:
         rung = set()

@@ -67,8 +67,9 @@ def process_queue(type_name: str) -> None:
     """What a doorbell does: claim and run batches of runnable tasks of the type back to back until
     none is left, the worker stops, or the claim loop's time is up (then ring again for the rest).
 
-    A loop whose first claim found work rings once more, so another worker thread joins in: a
-    burst wakes the workers one after the other, without a doorbell per task."""
+    A loop whose first claim found work rings once more, so another worker thread joins in, and
+    twice for a full batch: a burst wakes the workers in a few claims (1, 2, 4, 8 ...), without a
+    doorbell per task."""
     if shutting_down.is_set():
         # A stopping worker must not swallow the doorbell (e.g. the one a released task rang).
         ring(type_name)
@@ -88,8 +89,9 @@ def process_queue(type_name: str) -> None:
             return
         if not claimed:
             return
-        if first:  # there was work: wake one more thread, which does the same
-            ring(type_name)
+        if first:  # there was work: wake more threads, which do the same
+            for _ in range(2 if len(claimed) == size else 1):
+                ring(type_name)
         first = False
         run_claimed(task_type, claimed)
         if time.monotonic() >= loop_ends:
@@ -156,7 +158,7 @@ def claim_batch(type_name: str, size: int = 1) -> list[Task]:
             .annotate(last_attempt=Subquery(last_attempt[:1]))[:window]
         )
         if max_per_tenant is not None:
-            taken = []
+            taken: list[Task] = []
             for task in rows:
                 if len(taken) < size and running[task.tenant_id] < max_per_tenant:
                     running[task.tenant_id] += 1

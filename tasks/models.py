@@ -73,6 +73,9 @@ class Task(TenantOwned):
     # Last time a doorbell message was sent for this task; the sweeper re-rings stale ones.
     rung_at = models.DateTimeField(default=timezone.now)
 
+    # The attempt that runs a claimed task: set by the engine's claim, not a column.
+    attempt: "TaskAttempt"
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [

@@ -9,6 +9,7 @@ import django_filters
 from django.db import connection
 from django.db.models import Count, QuerySet
 
+from mediahub.api.filtering import IsoDateTimeFilter
 from tasks import registry
 from tasks.models import Batch, Task
 from tenants.models import Tenant
@@ -24,8 +25,8 @@ class TaskFilter(django_filters.FilterSet):
     type = django_filters.CharFilter()
     media = django_filters.UUIDFilter(field_name="media_id")
     batch = django_filters.UUIDFilter(field_name="batch_id")
-    start_date = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    end_date = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    start_date = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    end_date = IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
 
     class Meta:
         model = Task

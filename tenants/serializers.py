@@ -62,8 +62,8 @@ LADDER_NAME_CHECKS: list[Callable[[Tenant, str], None]] = []
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "array", "items": {"$ref": "#/components/schemas/LadderRung"}},
-            {"type": "string", "description": "The name of a ladder preset."},
+            {"type": "array", "items": {"$ref": "#/components/schemas/LadderRung"}, "minItems": 1},
+            {"type": "string", "pattern": LADDER_NAME, "description": "The name of a ladder preset."},
         ]
     }
 )

@@ -4,7 +4,6 @@ Bounded (examples per operation, a time budget), so it stays a few minutes at mo
 prints schemathesis's own report: each failing check with the request that reproduces it.
 """
 
-import os
 import shutil
 import subprocess
 import sys
@@ -18,10 +17,7 @@ SCHEMATHESIS = shutil.which("schemathesis") or str(Path(sys.executable).parent /
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("MEDIAHUB_SCHEMATHESIS") != "1",
-    reason="not yet green on the whole API (issue 14): run with MEDIAHUB_SCHEMATHESIS=1",
-)
+@pytest.mark.timeout(600)  # the run's own budget is 150 s; a busy machine stretches the requests
 @pytest.mark.django_db(transaction=True)
 def test_schemathesis_finds_no_failure_and_no_server_error(live_server, tenant, settings, tmp_path):
     key = issue_api_key(tenant=tenant, name="schemathesis", scopes=["admin"]).key

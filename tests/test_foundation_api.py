@@ -9,13 +9,14 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DataError, connection
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from mediahub.api import idempotency
+from mediahub.api.errors import exception_handler
 from mediahub.api.models import IdempotencyRecord
 from mediahub.api.views import IdempotentPostMixin
 from tenants.models import ApiKey
@@ -347,9 +348,13 @@ def test_unknown_fields_are_rejected(api):
 
 
 def test_values_postgresql_refuses_are_400_not_500(api):
-    # a valid ISO 8601 time whose offset PostgreSQL cannot store (found by fuzzing the schema)
-    response = api.get("/api/v1/tasks", {"end_date": "0990-03-09T09:36:19-18:33"})
-    assert_error(response, 400, "invalid_input")
+    # A valid ISO 8601 time whose offset PostgreSQL cannot store (found by fuzzing the schema) is
+    # compared in UTC; a value that still reaches PostgreSQL and is refused is the input's fault.
+    assert api.get("/api/v1/tasks", {"end_date": "0990-03-09T09:36:19-18:33"}).status_code == 200
+    with connection.cursor() as cursor, pytest.raises(DataError) as refused:
+        cursor.execute("SELECT %s::timestamptz", ["0990-03-09T09:36:19-18:33"])
+    response = exception_handler(refused.value, {"view": None, "request": None})
+    assert response.status_code == 400 and response.data["error"]["code"] == "invalid_input"
 
 
 def test_past_expiry_is_rejected(api):

@@ -474,6 +474,22 @@ def test_signed_urls_are_per_tenant(api, other_api, client, photo):
     ).status_code == 404
 
 
+def test_a_signed_url_with_non_ascii_or_nul_segments_is_forbidden_not_500(api, client, photo):
+    key = api.get("/api/v1/image-signing-key").json()
+    path = sign_path(key["key_id"], key["secret"], photo["id"], "-/resize/10x")
+    prefix, key_id, sig, token = path.rsplit("/", 3)
+    for bad in (
+        f"{prefix}/{key_id}/%C2%A1%C2%B6%E7%86%B6N/{token}",  # non-ASCII signature
+        f"{prefix}/{key_id}/{sig}/%F3%A4%B9%90%C2%B5cA",  # non-ASCII token
+        f"{prefix}/{key_id}%C2%A1/{sig}/{token}",  # non-ASCII key id
+        f"{prefix}/{key_id}%00/{sig}/{token}",  # NUL in the key id
+        f"{prefix}/{key_id}/{sig}%00/{token}%00",
+    ):
+        refused = client.get(bad)
+        assert refused.status_code == 403, (bad, refused.content[:300])
+        assert refused.json()["error"]["code"] == "forbidden"
+
+
 def test_a_tenant_computes_signed_urls_itself(api, tenant, client, photo):
     """The README's recipe, written out with nothing but hmac and base64."""
     key = api.get("/api/v1/image-signing-key").json()

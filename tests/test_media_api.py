@@ -300,6 +300,11 @@ def test_direct_upload_multipart_and_size_check(api, other_api, clip, monkeypatc
     assert put.status_code == 200, put.text
     complete_url = f"/api/v1/media/uploads/{ticket['upload_id']}/complete"
     assert other_api.post(complete_url, {}, format="json").status_code == 404
+    # Bodies the schema allows that do not fit this upload conflict with it (409), not a 400.
+    wrong_etag = {"parts": [{"part_number": 1, "etag": "x"}]}
+    for body, code in (({}, "parts_required"), (wrong_etag, "invalid_parts")):
+        conflict = api.post(complete_url, body, format="json")
+        assert conflict.status_code == 409 and conflict.json()["error"]["code"] == code, conflict.json()
     parts = [{"part_number": 1, "etag": put.headers["ETag"]}]
     done = api.post(complete_url, {"parts": parts}, format="json")
     assert done.status_code == 201, done.json()
@@ -314,13 +319,43 @@ def test_direct_upload_multipart_and_size_check(api, other_api, clip, monkeypatc
         {"parts": [{"part_number": 1, "etag": etag}]},
         format="json",
     )
-    assert mismatch.status_code == 400 and mismatch.json()["error"]["code"] == "size_mismatch"
+    assert mismatch.status_code == 409 and mismatch.json()["error"]["code"] == "size_mismatch"
 
 
 def test_direct_upload_rejects_bad_input(api):
     assert api.post("/api/v1/media/uploads", {"filename": "x"}, format="json").status_code == 400
     huge = api.post("/api/v1/media/uploads", {"filename": "x", "size_bytes": 10**15}, format="json")
     assert huge.status_code == 413
+    for content_type in ("video/mp4; codecs=avc1", "video/mp4\n"):  # surrounding whitespace is trimmed
+        typed = {"filename": "x.mp4", "size_bytes": 10**8, "content_type": content_type}
+        assert api.post("/api/v1/media/uploads", typed, format="json").status_code == 201
+    # JSON types as the schema gives them, and no field the schema does not name.
+    for body, field in (
+        ({"filename": "x", "size_bytes": 1, "auto_transcode": 0}, "auto_transcode"),
+        ({"filename": "x", "size_bytes": "1"}, "size_bytes"),
+        ({"filename": "x", "size_bytes": 1, "titel": "typo"}, "titel"),
+        ({"filename": "a\x00b", "size_bytes": 1}, "filename"),
+        ({"filename": "x", "size_bytes": 1, "metadata": {"a\x00": 1}}, "metadata"),  # jsonb refuses NUL
+        ({"filename": "x", "size_bytes": 1, "metadata": {"a": ["\x00"]}}, "metadata"),
+        ({"filename": "x", "size_bytes": 10**8, "content_type": "\\\x13"}, "content_type"),  # was a 503
+        ({"filename": "x", "size_bytes": 1, "content_type": "video/ mp4"}, "content_type"),
+    ):
+        refused = api.post("/api/v1/media/uploads", body, format="json")
+        assert refused.status_code == 400 and field in refused.json()["error"]["details"], body
+
+
+def test_media_json_bodies_refuse_unknown_fields(api, clip):
+    video = upload(api, clip, auto_transcode="false").json()
+    patched = api.patch(f"/api/v1/media/{video['id']}", {"titel": "typo"}, format="json")
+    assert patched.status_code == 400 and "titel" in patched.json()["error"]["details"]
+    ticket = api.post("/api/v1/media/uploads", {"filename": "x.mp4", "size_bytes": 5}, format="json").json()
+    complete_url = f"/api/v1/media/uploads/{ticket['upload_id']}/complete"
+    extra = {"part_number": 1, "etag": "e", "x": 1}
+    for body, field in (({"part": []}, "part"), ({"parts": [extra]}, "parts")):
+        refused = api.post(complete_url, body, format="json")
+        assert refused.status_code == 400 and field in refused.json()["error"]["details"], body
+    form = upload(api, clip, colour="blue")
+    assert form.status_code == 400 and "colour" in form.json()["error"]["details"]
 
 
 def test_idempotent_upload_replays_the_first_response(api, clip):

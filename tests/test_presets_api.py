@@ -58,6 +58,9 @@ def test_create_get_patch_delete_own_preset(api):
 
     kinds = api.get("/api/v1/presets?kind=command").json()["presets"]
     assert {p["kind"] for p in kinds} == {"command"} and "half-size" in {p["name"] for p in kinds}
+    for bad in ("AAA", ""):  # an unknown or empty kind is refused, not ignored
+        refused = api.get(f"/api/v1/presets?kind={bad}")
+        assert refused.status_code == 400 and "kind" in refused.json()["error"]["details"]
     assert api.delete(url).status_code == 204
     assert api.get(url).status_code == 404
 
@@ -110,6 +113,10 @@ def test_system_presets_are_read_only(api):
         ({"name": "l", "kind": "ladder", "ladder": [{**RUNG, "crf": 60}]}, "ladder"),
         ({"name": "i", "kind": "image"}, "ops"),
         ({"name": "x", "kind": "video"}, "kind"),
+        ({"name": "i", "kind": "image", "ops": "-/resize/10x", "ladder": [None, None]}, "ladder"),  # 500
+        ({"name": "l", "kind": "ladder", "ladder": [None]}, "ladder"),
+        ({**COMMAND, "command": "-i a\x00b"}, "command"),
+        ({**COMMAND, "command": ["-i", "\x00"]}, "command"),
     ],
 )  # fmt: skip
 def test_bad_presets_are_400_naming_the_field(api, body, field):

@@ -325,6 +325,8 @@ def test_search_filters_and_pagination(api, worker):
         ({"q": "cat", "metadata": "x"}, "metadata"),
         ({"q": "cat", "metadata[a]": "x\x00"}, "metadata[a]"),
         ({"q": "cat\x00"}, "q"),
+        ({"q": "cat", "status": ""}, "status"),  # an empty filter is refused, not ignored
+        ({"q": "cat", "type": ""}, "type"),
     ],
 )
 def test_bad_search_parameters_are_400(api, params, field):

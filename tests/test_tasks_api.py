@@ -113,6 +113,10 @@ def test_list_shape_filters_and_newest_first(api, tenant):
     assert api.get("/api/v1/tasks", {"end_date": future}).json()["total"] == 2
     assert api.get("/api/v1/tasks?status=nope").status_code == 400
     assert api.get("/api/v1/tasks?start_date=yesterday").status_code == 400
+    # RFC 3339 allows offsets up to ±23:59 (PostgreSQL only ±15:59), and any year from 1 to 9999.
+    for start in ("0079-03-08T13:04:57+19:12", "2000-01-01T00:00:00-17:12", "0001-01-01T00:00:00+05:00"):
+        assert api.get("/api/v1/tasks", {"start_date": start}).json()["total"] == 2, start
+    assert api.get("/api/v1/tasks", {"end_date": "9999-12-31T23:00:00-05:00"}).json()["total"] == 2
 
 
 def test_cancel_and_retry_follow_the_state_machine(api, tenant):
@@ -293,3 +297,36 @@ def test_openapi_schema_describes_the_task_endpoints(api):
     schema = api.get("/api/v1/schema?format=json").json()
     for path in ["/api/v1/tasks", "/api/v1/tasks/{id}/cancel", "/api/v1/tasks/stats", "/api/v1/batches/{id}"]:
         assert path in schema["paths"], path
+
+
+def test_the_hand_built_representation_is_what_the_serializer_declares(tenant):
+    """``task_representation`` (API and events) gives exactly what DRF's field-by-field output of
+    the declared fields (the schema) gives, for a task with every kind of value set."""
+    from rest_framework import serializers as drf
+
+    from tasks.models import TaskAttempt
+    from tasks.serializers import TaskSerializer, TaskWithEtaSerializer
+
+    first = services.create_task(tenant=tenant, type_name="TestEcho", payload={"value": 1})
+    batch = Batch.objects.create(tenant=tenant)
+    task = services.create_task(
+        tenant=tenant,
+        type_name="TestEcho",
+        payload={"value": 2},
+        name="ünïcode",
+        metadata={"nested": {"list": [1, "two", None]}},
+        depends_on=[first.pk],
+        scheduled_at=timezone.now() + timedelta(hours=1),
+    )
+    Task.objects.filter(pk=task.pk).update(
+        batch=batch, result={"ok": True}, error="boom", phase="running", started_at=timezone.now()
+    )
+    TaskAttempt.objects.create(task=task, number=1, finished_at=timezone.now(), error="lost")
+    TaskAttempt.objects.create(task=task, number=2)
+    task = Task.objects.get(pk=task.pk)
+    task.eta_seconds, task.queue_position, task.estimated_start_seconds = 5, None, 7
+
+    for serializer_class in (TaskSerializer, TaskWithEtaSerializer):
+        declared = drf.Serializer.to_representation(serializer_class(), task)
+        assert serializer_class(task).data == declared
+        assert serializer_class(first).data == drf.Serializer.to_representation(serializer_class(), first)

@@ -2,8 +2,12 @@
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import serializers
 
-from mediahub.api.serializers import ErrorSerializer
+from mediahub.api.serializers import ErrorSerializer, StrictFieldsMixin
+
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+NOT_BLANK_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 # Answers every authenticated endpoint can give, all in the error shape of API.md.
 ERROR_RESPONSES = {
@@ -31,12 +35,28 @@ class AutoSchema(openapi.AutoSchema):
             paginator.view = self.view
         return paginator
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if isinstance(serializer, StrictFieldsMixin):  # an unknown field is a 400
+            schema["additionalProperties"] = False
+        return schema
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         # A list that may not be empty says so (drf-spectacular leaves allow_empty out).
         if getattr(field, "allow_empty", True) is False and schema.get("type") == "array":
             schema["minItems"] = max(1, schema.get("minItems", 0))
         return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # DRF refuses NUL in every CharField (PostgreSQL cannot store it) and, unless blank is
+        # allowed, a value that is blank once trimmed; a format or a pattern of its own says more.
+        # Output-only fields are left as they are, like drf-spectacular leaves out their minLength.
+        writable = isinstance(field, serializers.CharField) and not field.read_only
+        if writable and not {"pattern", "format", "oneOf"} & schema.keys():
+            blank_refused = not field.allow_blank and field.trim_whitespace
+            schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
 
     def _get_filter_parameters(self):
         parameters = super()._get_filter_parameters()

@@ -20,21 +20,24 @@ JSON_MAX_DEPTH = 32
 JSON_MAX_BYTES = 64 * 1024
 
 
-def json_depth(value: Any) -> int:
-    """How deeply ``value`` nests (a scalar is 0, ``[]``/``{}`` 1), without recursing."""
-    deepest, stack = 0, [(value, 1)]
+def json_shape(value: Any) -> tuple[int, bool]:
+    """How deeply ``value`` nests (a scalar is 0, ``[]``/``{}`` 1), and whether a key or a string
+    in it holds NUL (PostgreSQL's jsonb refuses it); without recursing."""
+    deepest, nul, stack = 0, False, [(value, 1)]
     while stack:
         item, depth = stack.pop()
         children: Iterable[Any]
         if isinstance(item, dict):
+            nul = nul or any("\x00" in key for key in item)
             children = item.values()
         elif isinstance(item, list | tuple):
             children = item
         else:
+            nul = nul or (isinstance(item, str) and "\x00" in item)
             continue
         deepest = max(deepest, depth)
         stack.extend((child, depth + 1) for child in children)
-    return deepest
+    return deepest, nul
 
 
 class BoundedJSONField(serializers.JSONField):
@@ -64,8 +67,11 @@ class BoundedJSONField(serializers.JSONField):
                 raise serializers.ValidationError("Must be a JSON object.") from exc
         if self.object_only and not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")
-        if json_depth(data) > self.max_depth:
+        depth, nul = json_shape(data)
+        if depth > self.max_depth:
             raise serializers.ValidationError(f"JSON may nest at most {self.max_depth} levels.")
+        if nul:
+            raise serializers.ValidationError("JSON keys and strings may not contain NUL (\\u0000).")
         if len(json.dumps(data, separators=(",", ":")).encode()) > self.max_bytes:
             raise serializers.ValidationError(f"At most {self.max_bytes} bytes of JSON.")
         return super().to_internal_value(data)

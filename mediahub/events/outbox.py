@@ -16,10 +16,11 @@ domains (search, plugins, webhooks) that react to it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from mediahub.events.models import Event
 from tenants.models import Tenant
@@ -92,11 +93,37 @@ def emit_many(events: Sequence[tuple[Tenant, str, dict[str, Any]]]) -> list[Even
         raise RuntimeError("emit_many() must be called inside the transaction that makes the change")
     if not events:
         return []
-    rows = Event.objects.bulk_create(
-        Event(tenant=t, type=event_type, data=data) for t, event_type, data in events
-    )
+    rows = [Event(tenant=t, type=event_type, data=data) for t, event_type, data in events]
+    _insert(rows)
     _notify(rows)
     return rows
+
+
+def _insert(rows: list[Event]) -> None:
+    """All the rows in one INSERT from one JSON document: ``bulk_create`` sends a jsonb[] array, and
+    psycopg escapes every quote of every event's data in Python to write it (a tenth of a worker's
+    time per task)."""
+    document = json.dumps(
+        [
+            {
+                "id": str(row.id),
+                "tenant_id": str(row.tenant_id),
+                "type": row.type,
+                "data": row.data,
+                "created_at": row.created_at.isoformat(),
+            }
+            for row in rows
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} (id, tenant_id, type, data, created_at) "
+            "SELECT id, tenant_id, type, data, created_at FROM jsonb_to_recordset(%s::jsonb) "
+            "AS r(id uuid, tenant_id uuid, type text, data jsonb, created_at timestamptz)",
+            [document],
+        )
+    for row in rows:  # saved, as ``bulk_create`` would mark them
+        row._state.adding, row._state.db = False, connection.alias
 
 
 def _notify(events: list[Event]) -> None:

@@ -268,7 +268,7 @@ class SignedTransform:
 def resolve_signed(*, key_id: str, sig: str, token: str, accept: str) -> SignedTransform:
     """The transform a signed URL names, or 403 (tampered, expired, unknown key) / 404 (no such
     media of the key's tenant)."""
-    key = signing.find_key(key_id)
+    key = signing.find_key(key_id) if urlsigning.well_formed(key_id) else None
     if key is None:
         raise errors.Forbidden("The link is invalid or has expired.")
     try:

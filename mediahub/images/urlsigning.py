@@ -17,11 +17,15 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import time
 import uuid
 from dataclasses import dataclass
 
 PATH_PREFIX = "/api/v1/img/"
+# The alphabet of key ids, signatures and tokens (the schema's pattern of the three path segments).
+B64URL_PATTERN = r"^[A-Za-z0-9_-]+$"
+_B64URL = re.compile(B64URL_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,12 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def well_formed(*segments: str) -> bool:
+    """Whether each segment is base64url text, as every part of a signed URL is; anything else is
+    a forgery, refused before it reaches the database (which refuses NUL) or the HMAC comparison."""
+    return all(_B64URL.fullmatch(segment) for segment in segments)
+
+
 def signature(secret: str, key_id: str, token: str) -> str:
     return _b64(hmac.new(secret.encode(), f"{key_id}/{token}".encode(), hashlib.sha256).digest())
 
@@ -58,6 +68,8 @@ def sign_path(key_id: str, secret: str, media_id: uuid.UUID | str, ops: str, exp
 
 def verify(secret: str, key_id: str, sig: str, token: str, now: float | None = None) -> SignedRequest:
     """The signed request, or ``BadSignature`` / ``Expired``."""
+    if not well_formed(sig, token):  # compare_digest refuses non-ASCII text
+        raise BadSignature
     if not hmac.compare_digest(signature(secret, key_id, token), sig):
         raise BadSignature
     try:

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from mediahub.api.serializers import ErrorSerializer
 from mediahub.api.views import ApiView, TenantScopedAPIView
-from mediahub.images import services, signing
+from mediahub.images import services, signing, urlsigning
 from mediahub.images.serializers import (
     SigningKeySerializer,
     TransformUrlRequestSerializer,
@@ -102,6 +102,10 @@ class SignedTransformView(TransformViewMixin, APIView):
 
     @extend_schema(
         summary="Transformed image by signed URL (no header)",
+        parameters=[
+            OpenApiParameter(name, str, OpenApiParameter.PATH, pattern=urlsigning.B64URL_PATTERN)
+            for name in ("key_id", "sig", "token")
+        ],
         # A tampered or expired URL is a 403; the errors of the media and the ops as for the API.
         responses={**IMAGE_RESPONSES, **{code: ErrorSerializer for code in (400, 403, 404, 503)}},
     )

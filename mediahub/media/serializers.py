@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mediahub.api.serializers import BoundedJSONField
+from mediahub.api.serializers import BoundedJSONField, StrictFieldsMixin
 from mediahub.media import playback, storage
 from mediahub.media.models import Media
 from tenants.defaults import HLS_SEGMENT_TYPES
@@ -122,7 +122,7 @@ class MediaSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DictField(child=PluginRunSerializer()))
     def get_plugins(self, media: Media) -> dict[str, Any]:
-        return {row.plugin: PluginRunSerializer(row).data for row in media.plugin_results.all()}  # type: ignore[attr-defined]
+        return {row.plugin: PluginRunSerializer(row).data for row in media.plugin_results.all()}
 
 
 def with_represented_rows(media: QuerySet[Media]) -> QuerySet[Media]:
@@ -148,7 +148,7 @@ class DuplicateMediaSerializer(MediaSerializer):
         fields = [*MediaSerializer.Meta.fields, "duplicate"]
 
 
-class MediaUploadSerializer(serializers.Serializer):
+class MediaUploadSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -156,23 +156,36 @@ class MediaUploadSerializer(serializers.Serializer):
     auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class MediaUpdateSerializer(serializers.Serializer):
+class MediaUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     title = serializers.CharField(max_length=500, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     metadata = BoundedJSONField(object_only=True, from_text=True, required=False)
 
 
-class DirectUploadCreateSerializer(serializers.Serializer):
+_TOKEN = r"[A-Za-z0-9!#$&^_.+-]"
+# RFC 6838 type/subtype names, with optional parameters (``; codecs=avc1``).
+_NAME = rf"[A-Za-z0-9]{_TOKEN}{{0,126}}"
+CONTENT_TYPE_PATTERN = rf"^{_NAME}/{_NAME}(?: *; *{_TOKEN}+={_TOKEN}+)*$"
+
+
+class DirectUploadCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     filename = serializers.CharField(max_length=1000)
     size_bytes = serializers.IntegerField(min_value=1)
-    content_type = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    # Sent on to storage as the object's Content-Type: a media type, not arbitrary text.
+    content_type = serializers.RegexField(
+        CONTENT_TYPE_PATTERN,
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+    )
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
     metadata = BoundedJSONField(object_only=True, from_text=True, required=False, default=dict)
     auto_transcode = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class PartSerializer(serializers.Serializer):
+class PartSerializer(StrictFieldsMixin, serializers.Serializer):
     part_number = serializers.IntegerField(min_value=1, max_value=10_000)
     etag = serializers.CharField(max_length=200)
 
@@ -190,5 +203,5 @@ class DirectUploadSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class DirectUploadCompleteSerializer(serializers.Serializer):
+class DirectUploadCompleteSerializer(StrictFieldsMixin, serializers.Serializer):
     parts = PartSerializer(many=True, required=False, default=list)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mediahub.errors import ApplicationError, Conflict, Invalid, NotFound
+from mediahub.errors import ApplicationError, Conflict, NotFound
 from mediahub.events.outbox import emit
 from mediahub.images.originals import poster_placeholder, prepare_original
 from mediahub.media import storage
@@ -329,24 +329,28 @@ def complete_direct_upload(*, upload: DirectUpload, parts: list[dict[str, Any]])
         raise Conflict("This upload is already complete.", code="upload_completed")
     if upload.expires_at <= timezone.now():
         raise Conflict("This upload has expired; start a new one.", code="upload_expired")
+    # Any body the schema allows may still not fit this upload (its kind, what was uploaded to it):
+    # a 409 conflict with the upload's state, like "nothing uploaded yet", not a 400.
     store = storage.get_store()
     if upload.multipart_upload_id:
         if not parts:
-            raise Invalid({"parts": ["Required."]}, "A multipart upload needs its parts.")
+            raise Conflict(
+                "A multipart upload needs its parts.", code="parts_required", details={"parts": ["Required."]}
+            )
         try:
             store.complete_multipart(upload.key, upload.multipart_upload_id, parts)  # type: ignore[attr-defined]
         except ClientError as exc:
-            raise Invalid({}, f"The parts could not be assembled: {exc}", code="invalid_parts") from exc
+            raise Conflict(f"The parts could not be assembled: {exc}", code="invalid_parts") from exc
     if not store.exists(upload.key):
         raise Conflict("Nothing was uploaded yet.", code="upload_missing")
     version = store.version(upload.key)
     stored_size = version.size
     if stored_size != upload.size_bytes:
         _discard(upload)
-        raise Invalid(
-            {"size_bytes": [f"The stored object has {stored_size} bytes."]},
+        raise Conflict(
             f"The uploaded object has {stored_size} bytes, not the {upload.size_bytes} announced.",
             code="size_mismatch",
+            details={"size_bytes": [f"The stored object has {stored_size} bytes."]},
         )
     fields = MediaFields(
         upload.filename, upload.title, upload.description, upload.metadata, upload.auto_transcode

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from mediahub.api.serializers import StrictFieldsMixin
+from mediahub.api.serializers import BoundedJSONField, StrictFieldsMixin
+from mediahub.plugins.services import TRIGGER_EVENTS
 
 
 class PluginSerializer(serializers.Serializer):
@@ -20,12 +21,12 @@ class PluginListSerializer(serializers.Serializer):
 
 class PluginConfigWriteSerializer(StrictFieldsMixin, serializers.Serializer):
     enabled = serializers.BooleanField()
-    config = serializers.DictField(required=False, default=dict)
+    config = BoundedJSONField(object_only=True, required=False, default=dict)
     run_on = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, allow_null=True
+        child=serializers.ChoiceField(choices=TRIGGER_EVENTS), required=False, allow_null=True
     )
 
 
 class PluginExecuteSerializer(StrictFieldsMixin, serializers.Serializer):
     media_id = serializers.UUIDField()
-    config = serializers.DictField(required=False)
+    config = BoundedJSONField(object_only=True, required=False)

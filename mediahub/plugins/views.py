@@ -1,8 +1,9 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from mediahub.api.serializers import ErrorSerializer
 from mediahub.api.views import ApiView
 from mediahub.plugins import services
 from mediahub.plugins.builtins.http import receive_callback
@@ -50,7 +51,14 @@ class HttpCallbackView(ApiView):
     permission_classes: list = []
     throttle_classes: list = []
 
-    @extend_schema(request=dict, responses={200: None})
+    @extend_schema(
+        request=dict,
+        responses={
+            200: inline_serializer("CallbackAccepted", {"status": serializers.CharField()}),
+            # Unknown or expired token 404; a run that awaits no callback 409; the body as anywhere.
+            **{code: ErrorSerializer for code in (400, 404, 409, 413, 415, 503)},
+        },
+    )
     def post(self, request: Request, token: str) -> Response:
         receive_callback(token, request.data)
         return Response({"status": "completed"})

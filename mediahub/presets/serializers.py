@@ -6,6 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from mediahub.api.schema import NO_NUL_PATTERN, NOT_BLANK_PATTERN
 from mediahub.api.serializers import StrictFieldsMixin
 from mediahub.images.ops import image_ops_problem
 from mediahub.presets.models import Preset
@@ -17,17 +18,27 @@ CONTENT_FIELD = {Preset.Kind.COMMAND: "command", Preset.Kind.LADDER: "ladder", P
 
 
 @extend_schema_field(
-    {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}], "nullable": True}
+    {
+        "oneOf": [
+            {"type": "string", "pattern": NOT_BLANK_PATTERN},
+            {"type": "array", "items": {"type": "string", "pattern": NO_NUL_PATTERN}, "minItems": 1},
+        ],
+        "nullable": True,
+    }
 )
 class CommandField(serializers.Field):
     """ffmpeg arguments: one string (split like a shell would) or a list of strings."""
 
     def to_internal_value(self, data: Any) -> str | list[str]:
-        if isinstance(data, str) and data.strip():
+        if isinstance(data, str) and data.strip() and "\x00" not in data:
             return data
-        if isinstance(data, list) and data and all(isinstance(arg, str) for arg in data):
+        if (
+            isinstance(data, list)
+            and data
+            and all(isinstance(arg, str) and "\x00" not in arg for arg in data)
+        ):
             return data
-        raise serializers.ValidationError("Must be a non-empty string or a list of strings.")
+        raise serializers.ValidationError("Must be a non-empty string or a list of strings, without NUL.")
 
     def to_representation(self, value: Any) -> Any:
         return value
@@ -79,7 +90,10 @@ class PresetWriteSerializer(StrictFieldsMixin, serializers.Serializer):
     params = serializers.DictField(
         child=serializers.CharField(max_length=256, allow_null=True), required=False, default=dict
     )
-    ladder = LadderRungSerializer(many=True, required=False, allow_null=True, allow_empty=False)
+    # The list may be null, its rungs may not (many=True would let both be).
+    ladder = serializers.ListSerializer(
+        child=LadderRungSerializer(), required=False, allow_null=True, allow_empty=False
+    )
     ops = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     output_extension = serializers.RegexField(
         r"^[a-z0-9]{1,8}$", required=False, allow_blank=True, default=""

@@ -18,7 +18,8 @@ class SearchView(ApiView):
         responses=SearchResponseSerializer,
     )
     def get(self, request: Request) -> Response:
-        params = SearchParamsSerializer(data=request.query_params)
+        # A plain dict: DRF reads a form-like QueryDict's "?status=" as "not given".
+        params = SearchParamsSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         data = params.validated_data
         filters = SearchFilters(

@@ -4,11 +4,12 @@ from collections.abc import Iterator
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 
 from mediahub.api.errors import error_response, http_status
+from mediahub.api.serializers import ErrorSerializer
 from mediahub.api.views import ApiView
 from mediahub.errors import ApplicationError
 from mediahub.media.models import Media
@@ -36,12 +37,15 @@ class EventStreamView(ApiView):
             OpenApiParameter("media", OpenApiTypes.UUID, description="Only events about this media"),
             OpenApiParameter(
                 "Last-Event-ID",
-                str,
+                OpenApiTypes.UUID,
                 location=OpenApiParameter.HEADER,
                 description="Resume after this event (also `?last_event_id=`)",
             ),
         ],
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        responses={
+            (200, "text/event-stream"): OpenApiTypes.STR,
+            410: OpenApiResponse(ErrorSerializer, "The Last-Event-ID event is past the retention window."),
+        },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         filters = service.parse_filters(request.query_params.get("types"), request.query_params.get("media"))

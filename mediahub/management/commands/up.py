@@ -132,8 +132,8 @@ def _wait_until_ready(url: str, programs: list[Program]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         for program in programs:
-            if program.process.poll() is not None:
-                status = program.process.returncode
+            if program.started.poll() is not None:
+                status = program.started.returncode
                 raise CommandError(f"{program.name} exited with status {status} while starting.")
         try:
             with urllib.request.urlopen(url, timeout=2):
