@@ -177,7 +177,7 @@ SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=100)
 SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
 SEARCH_MIN_SIMILARITY = env.float("SEARCH_MIN_SIMILARITY", default=0.25)
 # Full-text matches ranked per query at most (a common word matches much of a big tenant).
-SEARCH_KEYWORD_CANDIDATES = env.int("SEARCH_KEYWORD_CANDIDATES", default=2000)
+SEARCH_KEYWORD_CANDIDATES = env.int("SEARCH_KEYWORD_CANDIDATES", default=1000)
 
 # --- plugins (mediahub/plugins/) ---
 # Extra whisper models for the transcription plugin: {"name": "/path/to/ctranslate2/model"}; the
