@@ -121,10 +121,12 @@ def _uuid(value: uuid.UUID | None) -> str | None:
 
 
 def _datetime(value: datetime | None) -> str | None:
-    """As DRF's ``DateTimeField`` writes it: in the current time zone, in the API's format."""
+    """As DRF's ``DateTimeField`` writes it: in the current time zone, in the API's format; but a
+    year below 1000 (a client's ``scheduled_at``) has four digits, which glibc's ``%Y`` leaves out."""
     if value is None:
         return None
-    return timezone.localtime(value).strftime(api_settings.DATETIME_FORMAT)
+    value = timezone.localtime(value)
+    return value.strftime(api_settings.DATETIME_FORMAT.replace("%Y", f"{value.year:04d}"))
 
 
 class TaskTypeField(serializers.CharField):

@@ -28,6 +28,12 @@ def test_create_returns_the_task_and_emits_created(api, tenant):
     assert event.data["id"] == body["id"]
 
 
+def test_a_scheduled_at_before_year_1000_is_written_with_four_digits(api):
+    # A time already past starts at once; it is echoed as valid ISO 8601 (strftime's %Y gave "1-01-01").
+    body = create(api, scheduled_at="0001-01-01T02:00:01Z").json()
+    assert body["status"] == "pending" and body["scheduled_at"] == "0001-01-01T02:00:01.000000Z"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
