@@ -262,9 +262,12 @@ def latency(tenant_rows: int, tenant_count: int) -> None:
 
     tenants, words, weights = fill_library(tenant_rows, tenant_count)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_size_pretty(pg_relation_size('search_embedding_vector_hnsw'))")
-        index_size = cursor.fetchone()[0]
-    print(f"PostgreSQL's default shared_buffers (128 MB; the HNSW index is {index_size}):")
+        cursor.execute(
+            "SELECT pg_size_pretty(pg_relation_size('search_embedding_vector_hnsw')), "
+            "pg_size_pretty(pg_table_size('search_embedding'))"
+        )
+        index_size, table_size = cursor.fetchone()
+    print(f"PostgreSQL's default shared_buffers (128 MB; HNSW index {index_size}, rows {table_size}):")
     measure_latency(tenants[0], tenant_rows, tenant_count, words, weights)
     if not os.environ.get("DATABASE_URL"):  # the benchmark's own embedded PostgreSQL
         restart_database(shared_buffers="1GB")
@@ -432,6 +435,8 @@ def measure_latency(tenant, tenant_rows: int, tenant_count: int, words: list[str
             response = client.get("/api/v1/search", {"limit": 20, **params})
             samples.append((time.perf_counter() - t0) * 1000)
             assert response.status_code == 200, response.content
+        slowest = sorted(zip(samples[20:], params_list[20:], strict=True), key=lambda pair: -pair[0])[:5]
+        print("  slowest: " + "; ".join(f"{ms:.0f} ms {params}" for ms, params in slowest))
         return samples[20:]  # warm caches and the connection first
 
     where = f"{tenant_rows} media in the tenant, {tenant_rows * tenant_count} in all"
