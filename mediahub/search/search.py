@@ -161,20 +161,25 @@ def _keyword(tenant: Tenant, filters: SearchFilters, query: str, depth: int) -> 
     semantic ranking orders the media by meaning.
     """
     parsed = SearchQuery(query, search_type="websearch", config=TEXT_SEARCH_CONFIG)
-    matches = Embedding.objects.filter(tenant=tenant, search_vector=parsed).values_list("pk", flat=True)
+    matches = Embedding.objects.filter(tenant=tenant, search_vector=parsed).values("pk")
+    matches = matches[: settings.SEARCH_KEYWORD_CANDIDATES]
+
+    def best(candidates: QuerySet[Embedding]) -> list[Any]:
+        ranked = candidates.annotate(rank=SearchRank(F("search_vector"), parsed)).order_by(
+            "-rank", "media_id"
+        )
+        return list(ranked.values_list("media_id", flat=True)[:depth])
+
     with transaction.atomic(), connection.cursor() as cursor:
         # From the text index, never from a scan that stops after enough matches: the planner
         # guesses how common a combination of words is, and a wrong guess reads the whole table.
         cursor.execute(
             "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)"
         )
-        capped = list(matches[: settings.SEARCH_KEYWORD_CANDIDATES])
-    # The filters apply to the capped matches (by primary key): the planner cannot tell how many
-    # media a metadata filter keeps, and a wrong guess costs a loop over the whole tenant.
-    return list(
-        _scoped(tenant, filters)
-        .filter(pk__in=capped)
-        .annotate(rank=SearchRank(F("search_vector"), parsed))
-        .order_by("-rank", "media_id")
-        .values_list("media_id", flat=True)[:depth]
-    )
+        if filters == SearchFilters():
+            return best(Embedding.objects.filter(pk__in=matches))  # one statement, nothing to join
+        capped = [row["pk"] for row in matches]
+    # The filters apply to the capped matches, by primary key and with the planner's free choice:
+    # it cannot tell how many media a metadata filter keeps, and a wrong guess costs a loop over
+    # the whole tenant.
+    return best(_scoped(tenant, filters).filter(pk__in=capped))
