@@ -131,8 +131,8 @@ class MediaViewSet(StorageErrorsMixin, mixins.RetrieveModelMixin, TenantScopedVi
 
 # The playlists of a media without a playable rendition yet (an image, a video still in transcoding).
 NOT_PLAYABLE = {409: OpenApiResponse(ErrorSerializer, "The media has no HLS stream yet (`media_not_ready`).")}
-PLAYLIST_RESPONSES = {(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR, **NOT_PLAYABLE}
-CAPTIONS_RESPONSES = {(200, "text/vtt"): OpenApiTypes.STR, **NOT_PLAYABLE}
+PLAYLIST_RESPONSES: dict[Any, Any] = {(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR, **NOT_PLAYABLE}
+CAPTIONS_RESPONSES: dict[Any, Any] = {(200, "text/vtt"): OpenApiTypes.STR, **NOT_PLAYABLE}
 
 
 class MediaPlaybackViewSet(StorageErrorsMixin, TenantScopedViewSet):
