@@ -61,8 +61,11 @@ class AutoSchema(openapi.AutoSchema):
     def _get_filter_parameters(self):
         parameters = super()._get_filter_parameters()
         for parameter in parameters:  # an empty filter value is refused (mediahub.api.filtering)
-            if parameter.get("schema", {}).get("type") == "string":
-                parameter["schema"].setdefault("minLength", 1)
+            schema = parameter.get("schema", {})
+            if schema.get("type") == "string":
+                schema.setdefault("minLength", 1)
+                if not {"enum", "format", "pattern"} & schema.keys():  # form fields refuse NUL too
+                    schema["pattern"] = NO_NUL_PATTERN
         return parameters
 
     def _get_response_bodies(self, direction="response"):

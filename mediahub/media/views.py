@@ -6,7 +6,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mediahub.api.serializers import ErrorSerializer
 from mediahub.api.views import ApiView, TenantScopedAPIView, TenantScopedViewSet
 from mediahub.errors import Conflict, NotFound, Unavailable
 from mediahub.media import playback, services, storage
@@ -128,6 +129,12 @@ class MediaViewSet(StorageErrorsMixin, mixins.RetrieveModelMixin, TenantScopedVi
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# The playlists of a media without a playable rendition yet (an image, a video still in transcoding).
+NOT_PLAYABLE = {409: OpenApiResponse(ErrorSerializer, "The media has no HLS stream yet (`media_not_ready`).")}
+PLAYLIST_RESPONSES: dict[Any, Any] = {(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR, **NOT_PLAYABLE}
+CAPTIONS_RESPONSES: dict[Any, Any] = {(200, "text/vtt"): OpenApiTypes.STR, **NOT_PLAYABLE}
+
+
 class MediaPlaybackViewSet(StorageErrorsMixin, TenantScopedViewSet):
     """A media's original (download, with the API key) and HLS playlists (with the API key or a
     playback token, ``?token=``, which reaches only the media it was made for)."""
@@ -155,18 +162,14 @@ class MediaPlaybackViewSet(StorageErrorsMixin, TenantScopedViewSet):
         )
         return HttpResponseRedirect(url)
 
-    @extend_schema(
-        parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
-    )
+    @extend_schema(parameters=[TOKEN_PARAMETER], responses=PLAYLIST_RESPONSES)
     @action(detail=True, methods=["get"], url_path="hls/master.m3u8")
     def hls_master(self, request: Request, pk=None) -> HttpResponse:
         media = self._playable_media()
         token = request.auth.token if isinstance(request.auth, PlaybackGrant) else playback.make_token(media)
         return _playlist_response(request, playback.playable_master(media, playback.base_url(request), token))
 
-    @extend_schema(
-        parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
-    )
+    @extend_schema(parameters=[TOKEN_PARAMETER], responses=PLAYLIST_RESPONSES)
     @action(detail=True, methods=["get"], url_path=r"hls/(?P<rendition>[A-Za-z0-9_-]{1,32})/index.m3u8")
     def hls_variant(self, request: Request, pk=None, rendition: str = "") -> HttpResponse:
         media = self._playable_media()
@@ -176,9 +179,7 @@ class MediaPlaybackViewSet(StorageErrorsMixin, TenantScopedViewSet):
         text = playback.playable_variant(media, found, playback.base_url(request))
         return _playlist_response(request, text)
 
-    @extend_schema(
-        parameters=[TOKEN_PARAMETER], responses={(200, playback.PLAYLIST_CONTENT_TYPE): OpenApiTypes.STR}
-    )
+    @extend_schema(parameters=[TOKEN_PARAMETER], responses=PLAYLIST_RESPONSES)
     @action(detail=True, methods=["get"], url_path=r"hls/subtitles/(?P<track>[A-Za-z0-9_-]{1,64}).m3u8")
     def hls_subtitles(self, request: Request, pk=None, track: str = "") -> HttpResponse:
         media = self._playable_media()
@@ -188,7 +189,7 @@ class MediaPlaybackViewSet(StorageErrorsMixin, TenantScopedViewSet):
             request, playback.playable_subtitles(media, track_, playback.base_url(request), token)
         )
 
-    @extend_schema(parameters=[TOKEN_PARAMETER], responses={(200, "text/vtt"): OpenApiTypes.STR})
+    @extend_schema(parameters=[TOKEN_PARAMETER], responses=CAPTIONS_RESPONSES)
     @action(detail=True, methods=["get"], url_path=r"hls/subtitles/(?P<track>[A-Za-z0-9_-]{1,64}).vtt")
     def hls_captions(self, request: Request, pk=None, track: str = "") -> HttpResponse:
         media = self._playable_media()
