@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from mediahub.events.models import Event
-from mediahub.events.outbox import emit
+from mediahub.events.outbox import emit, emit_many
 from mediahub.media.models import Media
 from mediahub.media.serializers import event_data
 from mediahub.media.tasktypes import named_media
@@ -99,6 +99,8 @@ def embed_media(*, media: Sequence[Media]) -> list[dict[str, Any] | Exception]:
 
 def _embed_unique(media_list: list[Media]) -> list[dict[str, Any] | Exception]:
     embedder = get_embedder()
+    # One query for the batch, not one per media: the transcript source and event_data read them.
+    prefetch_related_objects(media_list, "plugin_results")
     records = Embedding.objects.in_bulk([m.pk for m in media_list])
     texts: dict[Any, str] = {}
     outcomes: dict[Any, dict[str, Any] | Exception] = {}
@@ -152,8 +154,13 @@ def _embed_unique(media_list: list[Media]) -> list[dict[str, Any] | Exception]:
         )
         for row in rows:
             row.media.embedding = row
-            if row.media_id in vectors:
-                emit(row.media.tenant, "embedding.completed", event_data(row.media))
+        emit_many(
+            [
+                (row.media.tenant, "embedding.completed", event_data(row.media))
+                for row in rows
+                if row.media_id in vectors
+            ]
+        )
     return [outcomes[media.pk] for media in media_list]
 
 

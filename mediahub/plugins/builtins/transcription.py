@@ -146,5 +146,8 @@ def caption_tracks(media: Media) -> list[SubtitleTrack]:
 
 def transcript_text(media: Media) -> str | None:
     """The media's transcript for its search text (``search.text.register_text_source``)."""
-    row = media.plugin_results.filter(plugin=Transcription.name, status="completed").first()
-    return (row.result or {}).get("text") if row is not None else None
+    # .all(): a batch that prefetched the media's plugin results costs no query here.
+    rows = [
+        r for r in media.plugin_results.all() if r.plugin == Transcription.name and r.status == "completed"
+    ]
+    return (rows[0].result or {}).get("text") if rows else None
