@@ -33,7 +33,14 @@ class EventStreamView(ApiView):
         operation_id="events_stream",
         summary="The tenant's events as Server-Sent Events",
         parameters=[
-            OpenApiParameter("types", str, description="Comma-separated event types (`task.*`, `*` allowed)"),
+            OpenApiParameter(
+                "types",
+                str,
+                many=True,
+                explode=False,
+                enum=service.TYPE_FILTERS,
+                description="Comma-separated event types (`task.*`, `*` allowed)",
+            ),
             OpenApiParameter("media", OpenApiTypes.UUID, description="Only events about this media"),
             OpenApiParameter(
                 "Last-Event-ID",
