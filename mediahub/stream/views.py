@@ -44,7 +44,8 @@ class EventStreamView(ApiView):
             OpenApiParameter("media", OpenApiTypes.UUID, description="Only events about this media"),
             OpenApiParameter(
                 "Last-Event-ID",
-                OpenApiTypes.UUID,
+                # Empty is a fresh stream, as if the header were absent.
+                {"type": "string", "anyOf": [{"format": "uuid"}, {"maxLength": 0}]},
                 location=OpenApiParameter.HEADER,
                 description="Resume after this event (also `?last_event_id=`)",
             ),
