@@ -13,8 +13,10 @@ import requests
 from django.db import transaction
 
 from mediahub.cli.sse import parse
+from mediahub.errors import Invalid
 from mediahub.events.outbox import emit
 from mediahub.media.models import Media
+from mediahub.stream import service
 from mediahub.webhooks.models import Event
 from tasks import services as task_services
 from tenants.services import issue_api_key
@@ -205,3 +207,15 @@ def test_the_admin_media_page_follows_its_media_live(admin_client, client, tenan
     assert str(media.id).encode() in frames and str(other.id).encode() not in frames
 
     assert client.get(url).status_code == 302  # not staff: to the login page
+
+
+@pytest.mark.parametrize("types", ["*", "task.*", "media.created, task.progress", "webhook.*,batch.finished"])
+def test_type_filters_are_the_schemas_enum(types):
+    assert set(service.parse_filters(types, None).types) <= set(service.TYPE_FILTERS)
+
+
+@pytest.mark.parametrize("types", ["task.nope", "tas.*", ".*", "media.created.*", "task.*,x"])
+def test_unknown_type_filters_are_400(types):
+    with pytest.raises(Invalid) as refused:
+        service.parse_filters(types, None)
+    assert "types" in refused.value.details

@@ -71,10 +71,19 @@ def media_of(event_type: str, data: dict[str, Any]) -> str | None:
     return data.get("media") or data.get("media_id")
 
 
+def _type_filters() -> tuple[str, ...]:
+    known = (*EVENT_TYPES, PROGRESS)
+    prefixes = {".".join(t.split(".")[:n]) + ".*" for t in known for n in range(1, t.count(".") + 1)}
+    return ("*", *sorted(prefixes), *known)
+
+
+# What ``?types=`` may list (comma-separated): every event type, ``media.*``-style prefixes, ``*``.
+TYPE_FILTERS = _type_filters()
+
+
 def parse_filters(types: str | None, media: str | None) -> Filters:
     names = tuple(name.strip() for name in (types or "").split(",") if name.strip())
-    known = (*EVENT_TYPES, PROGRESS)
-    unknown = [name for name in names if not any(_type_matches(name, known_type) for known_type in known)]
+    unknown = [name for name in names if name not in TYPE_FILTERS]
     if unknown:
         raise Invalid(
             {"types": [f"Not an event type: {name}" for name in unknown]},

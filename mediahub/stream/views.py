@@ -33,11 +33,19 @@ class EventStreamView(ApiView):
         operation_id="events_stream",
         summary="The tenant's events as Server-Sent Events",
         parameters=[
-            OpenApiParameter("types", str, description="Comma-separated event types (`task.*`, `*` allowed)"),
+            OpenApiParameter(
+                "types",
+                str,
+                many=True,
+                explode=False,
+                enum=service.TYPE_FILTERS,
+                description="Comma-separated event types (`task.*`, `*` allowed)",
+            ),
             OpenApiParameter("media", OpenApiTypes.UUID, description="Only events about this media"),
             OpenApiParameter(
                 "Last-Event-ID",
-                OpenApiTypes.UUID,
+                # Empty is a fresh stream, as if the header were absent.
+                {"type": "string", "anyOf": [{"format": "uuid"}, {"maxLength": 0}]},
                 location=OpenApiParameter.HEADER,
                 description="Resume after this event (also `?last_event_id=`)",
             ),
