@@ -12,9 +12,10 @@ RabbitMQ vhost; see ``tests/services.py``). It reports:
   a separate process, beside the bare model embedding the same texts (batches of
   ``EMBEDDING_BATCH_SIZE``) in this process; the ratio of the two rates;
 - search latency: ``GET /search`` p50/p95 for one tenant with ``--tenant-rows`` embedded media,
-  among ``--tenants`` times as many (random unit vectors and random-word texts, bulk-inserted; the
-  query is embedded by the real model on every request); in-process Django test client (view,
-  model and database time);
+  among ``--tenants`` times as many (bulk-loaded scene titles and tags, vectors derived from 2,000
+  real model embeddings: see ``fill_library``; the query is embedded by the real model on every
+  request); in-process Django test client (view, model and database time); at PostgreSQL's
+  default shared_buffers, then again at 1 GB with the HNSW index in memory;
 - search quality: top-1 and top-5 accuracy of hybrid and of vector-only ranking on a small labelled
   set of media and queries (below), embedded by the real model.
 """
